@@ -1,0 +1,48 @@
+/**
+ * A signal that aborts when `parent` aborts or after `ms` milliseconds, with a
+ * `TimeoutError` `DOMException` that says what timed out. Call `clear()` once
+ * the guarded work is done so no timer outlives it. `ms` of 0 or `Infinity`
+ * means no timeout.
+ */
+export function deadline(
+  ms: number,
+  what: string,
+  parent?: AbortSignal,
+): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent!.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener("abort", onAbort, { once: true });
+  const timer = ms > 0 && Number.isFinite(ms)
+    ? setTimeout(
+      () => controller.abort(new DOMException(`${what} timed out after ${ms} ms`, "TimeoutError")),
+      ms,
+    )
+    : undefined;
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/** Rejects with `signal.reason` when `signal` aborts, else settles as `promise` does. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,841 @@
+/**
+ * `Conn`: the protocol's client. Connects with timeouts, runs the
+ * authenticator, correlates calls by id, queues pushes, reconnects.
+ *
+ * @module
+ */
+
+import {
+  type API,
+  type CommandOf,
+  type PayloadOf,
+  type ResponseCommandOf,
+  schemalessAPI,
+} from "./api.ts";
+import { abortable, deadline } from "./_deadline.ts";
+import {
+  ConnectionClosedError,
+  HandshakeError,
+  InvalidCommandError,
+  ProtocolError,
+} from "./errors.ts";
+import { decodeMessage, encodeMessage, type Incoming, messageOf } from "./framing.ts";
+import {
+  type APIConn,
+  type Authenticator,
+  DEFAULT_READ_LIMIT,
+  WS_CONNECT_TIMEOUT_MS,
+  WS_HANDSHAKE_TIMEOUT_MS,
+} from "./message.ts";
+import { type WebSocketLike, WSConn } from "./ws_conn.ts";
+
+/**
+ * Makes the socket a {@linkcode Conn} connects with. The default uses the
+ * global `WebSocket`, passing `headers` where the runtime allows it (Deno,
+ * Bun).
+ *
+ * @example A factory for a WebSocket implementation of your own
+ * ```ts
+ * import type { WebSocketFactory } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const factory: WebSocketFactory = (url, { protocols }) => new WebSocket(url, protocols);
+ * assert.equal(typeof factory, "function");
+ * ```
+ */
+export type WebSocketFactory = (
+  url: string,
+  options: { headers?: Record<string, string>; protocols?: string | string[] },
+) => WebSocketLike;
+
+/**
+ * Automatic reconnection: exponential backoff with jitter.
+ *
+ * @example
+ * ```ts
+ * import type { ReconnectOptions } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const reconnect: ReconnectOptions = { initialDelayMs: 100, maxDelayMs: 5000 };
+ * assert.equal(reconnect.maxDelayMs, 5000);
+ * ```
+ */
+export interface ReconnectOptions {
+  /**
+   * Delay before the first attempt.
+   *
+   * @default {250}
+   */
+  initialDelayMs?: number;
+  /**
+   * Largest delay between attempts.
+   *
+   * @default {30_000}
+   */
+  maxDelayMs?: number;
+  /**
+   * Growth of the delay per failed attempt.
+   *
+   * @default {2}
+   */
+  factor?: number;
+  /**
+   * Fraction of each delay drawn at random (0 to 1), so that clients of a
+   * restarted server do not return in step.
+   *
+   * @default {0.5}
+   */
+  jitter?: number;
+  /**
+   * Attempts after one drop before giving up.
+   *
+   * @default {Infinity}
+   */
+  maxAttempts?: number;
+}
+
+/**
+ * Keepalive: a ping call at an interval, measuring round-trip time. A ping
+ * that gets no answer in time closes the socket (1001, `keepalive timeout`),
+ * which triggers a reconnect when that is on.
+ *
+ * @example
+ * ```ts
+ * import type { KeepaliveOptions } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const keepalive: KeepaliveOptions = { intervalMs: 10_000, command: "tbcapi-ping-request" };
+ * assert.equal(keepalive.intervalMs, 10000);
+ * ```
+ */
+export interface KeepaliveOptions {
+  /**
+   * Time between pings.
+   *
+   * @default {30_000}
+   */
+  intervalMs?: number;
+  /**
+   * How long a ping may take.
+   *
+   * @default {10_000}
+   */
+  timeoutMs?: number;
+  /**
+   * The ping request command; by default the API's command ending in
+   * `-ping-request`.
+   */
+  command?: string;
+}
+
+/**
+ * Options for {@linkcode Conn}.
+ *
+ * @typeParam A The API the connection speaks.
+ *
+ * @example
+ * ```ts
+ * import type { ConnOptions } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ConnOptions = { callTimeoutMs: 5_000, reconnect: true };
+ * assert.equal(options.reconnect, true);
+ * ```
+ */
+export interface ConnOptions<A extends API = API> {
+  /**
+   * The commands and payload schemas; incoming messages are checked against it.
+   *
+   * @default {schemalessAPI}
+   */
+  api?: A;
+  /** Runs a handshake (such as ed25519) on each new socket before traffic. */
+  authenticator?: Authenticator;
+  /**
+   * Time for dial, handshake and the server's first message.
+   *
+   * @default {20_000}
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Time for the authenticator's handshake.
+   *
+   * @default {15_000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Default time a call may take; 0 for none.
+   *
+   * @default {60_000}
+   */
+  callTimeoutMs?: number;
+  /**
+   * Largest incoming message, in bytes.
+   *
+   * @default {512 * 1024}
+   */
+  readLimit?: number;
+  /**
+   * Deepest JSON nesting accepted in an incoming message.
+   *
+   * @default {64}
+   */
+  maxDepth?: number;
+  /** Headers for the upgrade request (Deno and Bun; browsers cannot send them). */
+  headers?: Record<string, string>;
+  /** WebSocket subprotocols to offer. */
+  protocols?: string | string[];
+  /**
+   * Whether a response whose payload carries `error` rejects the call with a
+   * {@linkcode ProtocolError}. When false, such payloads resolve as they are.
+   *
+   * @default {true}
+   */
+  rejectErrors?: boolean;
+  /**
+   * Pushes held for `read` at most; past it the oldest is dropped and counted
+   * in `droppedPushes`.
+   *
+   * @default {1024}
+   */
+  pushQueueSize?: number;
+  /**
+   * Reconnect after the socket drops (not after `close()`).
+   *
+   * @default {false}
+   */
+  reconnect?: boolean | ReconnectOptions;
+  /** Ping the server at an interval and measure round-trip time. */
+  keepalive?: KeepaliveOptions;
+  /** Makes sockets; for runtimes or libraries without a global `WebSocket`. */
+  webSocket?: WebSocketFactory;
+  /** Called with every message sent and received (for logs and `--verbose`). */
+  onMessage?: (direction: "send" | "receive", message: unknown) => void;
+  /** Called each time a connection is established. */
+  onConnect?: () => void;
+  /** Called when an established connection drops or is closed. */
+  onDisconnect?: (error: ConnectionClosedError) => void;
+}
+
+/**
+ * Options for one call.
+ *
+ * @example
+ * ```ts
+ * import type { CallOptions } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const options: CallOptions = { timeoutMs: 1_000 };
+ * assert.equal(options.timeoutMs, 1000);
+ * ```
+ */
+export interface CallOptions {
+  /** Cancels the call. */
+  signal?: AbortSignal;
+  /**
+   * Time the call may take; 0 for none.
+   *
+   * @default {ConnOptions.callTimeoutMs}
+   */
+  timeoutMs?: number;
+  /**
+   * Whether a payload carrying `error` rejects.
+   *
+   * @default {ConnOptions.rejectErrors}
+   */
+  rejectErrors?: boolean;
+}
+
+interface PendingCall {
+  resolve(payload: unknown): void;
+  reject(error: unknown): void;
+  rejectErrors: boolean;
+}
+
+interface PushEntry {
+  raw: unknown;
+  message?: Incoming;
+  error?: unknown;
+}
+
+type State = "idle" | "connecting" | "online" | "reconnecting" | "closed";
+
+/**
+ * The protocol's client (Go `Conn`). Unlike Go's, it reads the socket
+ * itself: `call` resolves on its own, and pushes (messages without an id, or
+ * whose id matches no pending call) wait for `read` in a bounded queue.
+ *
+ * - `connect()` dials, runs the authenticator, and reads the server's first
+ *   message (the ping with id "0"), all within `connectTimeoutMs`.
+ * - `call()` numbers requests "1", "2", ...; responses may come in any order.
+ *   A payload carrying `error` rejects with a {@linkcode ProtocolError}.
+ * - When the socket drops, every pending call rejects at once with a
+ *   {@linkcode ConnectionClosedError}; with `reconnect` on, calls made while
+ *   offline wait for the next connection (within their timeout).
+ * - `close()` rejects pending calls and ends `read` and the async iterator.
+ *
+ * Calls, writes and one reader may run concurrently.
+ *
+ * @typeParam A The API it speaks.
+ *
+ * @example Calling a server and reading its pushes
+ * ```ts ignore
+ * import { Conn, defineAPI, unchecked, type PingRequest, type PingResponse } from "@wsrpc/protocol";
+ *
+ * const api = defineAPI({
+ *   "demo-ping-request": unchecked<PingRequest>(),
+ *   "demo-ping-response": unchecked<PingResponse>(),
+ *   "demo-event-notification": unchecked<{ seq: number }>(),
+ * });
+ * await using conn = new Conn("ws://127.0.0.1:8080/v1/ws", { api, reconnect: true });
+ * await conn.connect();
+ * const pong = await conn.call("demo-ping-request", { timestamp: 1 });
+ * console.log(pong.origintimestamp); // 1
+ * for await (const push of conn) console.log(push.command, push.payload);
+ * ```
+ */
+export class Conn<A extends API = typeof schemalessAPI>
+  implements APIConn, AsyncDisposable, AsyncIterable<Incoming<A>> {
+  readonly #url: string;
+  readonly #api: A;
+  readonly #options: ConnOptions<A>;
+  readonly #reconnect: Required<ReconnectOptions> | undefined;
+  readonly #pingCommand: string | undefined;
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #pushes: PushEntry[] = [];
+  readonly #pushWaiters = new Set<() => void>();
+  readonly #onlineWaiters = new Set<() => void>();
+  #state: State = "idle";
+  #ws: WSConn | undefined;
+  #dialing: Promise<void> | undefined;
+  #lastError: Error | undefined;
+  #nextID = 0;
+  #connectCount = 0;
+  #droppedPushes = 0;
+  #attempt = 0;
+  #rtt: number | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Makes a client; nothing happens on the network until `connect()`.
+   *
+   * @param url A `ws:` or `wss:` URL.
+   * @param options Timeouts, API, authenticator, reconnect and keepalive.
+   * @throws {SyntaxError} When `url` is not a `ws:`/`wss:` URL (`http:` and `https:` are accepted and mapped).
+   * @throws {TypeError} When keepalive is on but no ping command is known.
+   */
+  constructor(url: string | URL, options: ConnOptions<A> = {}) {
+    this.#url = websocketURL(url);
+    this.#options = options;
+    this.#api = (options.api ?? schemalessAPI) as A;
+    this.#reconnect = options.reconnect
+      ? {
+        initialDelayMs: 250,
+        maxDelayMs: 30_000,
+        factor: 2,
+        jitter: 0.5,
+        maxAttempts: Infinity,
+        ...(options.reconnect === true ? {} : options.reconnect),
+      }
+      : undefined;
+    if (options.keepalive) {
+      this.#pingCommand = options.keepalive.command ??
+        Object.keys(this.#api.definition).find((c) => c.endsWith("-ping-request"));
+      if (this.#pingCommand === undefined) {
+        throw new TypeError("Cannot keep alive: no ping command (set keepalive.command)");
+      }
+    }
+  }
+
+  /** The server URL. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Whether a connection is established and usable. */
+  get isOnline(): boolean {
+    return this.#state === "online";
+  }
+
+  /** How many times a connection has been established. */
+  get connectCount(): number {
+    return this.#connectCount;
+  }
+
+  /** Round-trip time of the last keepalive ping, in milliseconds. */
+  get rtt(): number | undefined {
+    return this.#rtt;
+  }
+
+  /** Pushes dropped because the queue was full. */
+  get droppedPushes(): number {
+    return this.#droppedPushes;
+  }
+
+  /** Calls waiting for their response. */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Connects: dial, authenticator handshake, then the server's first message.
+   * Resolves at once when already online; joins a connect in progress.
+   *
+   * @param options A `signal` to cancel.
+   * @throws {ConnectionClosedError} When the server cannot be reached or closes the socket.
+   * @throws {HandshakeError} When the authenticator's handshake fails.
+   * @throws {DOMException} `TimeoutError` when it takes longer than `connectTimeoutMs`.
+   */
+  async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state === "online") return;
+    if (this.#state === "closed" || this.#state === "idle") this.#state = "connecting";
+    clearTimeout(this.#reconnectTimer);
+    this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
+    await (options.signal ? abortable(this.#dialing, options.signal) : this.#dialing);
+  }
+
+  /**
+   * Sends a request and waits for its response.
+   *
+   * @param command A command of the API.
+   * @param payload Its payload.
+   * @param options `timeoutMs`, `signal`, `rejectErrors`.
+   * @returns The response's payload.
+   * @throws {ProtocolError} When the response payload carries `error` (unless `rejectErrors` is false).
+   * @throws {ConnectionClosedError} When the socket closes first, or the client is not connected.
+   * @throws {InvalidCommandError} When the response is not a valid message of the API.
+   * @throws {DOMException} `TimeoutError` after the timeout; the signal's reason when aborted.
+   */
+  async call<C extends CommandOf<A>>(
+    command: C,
+    payload: PayloadOf<A, C>,
+    options: CallOptions = {},
+  ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
+    const timeout = deadline(
+      options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000,
+      `Call ${JSON.stringify(command)}`,
+      options.signal,
+    );
+    const id = this.#newID();
+    try {
+      const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
+      const response = new Promise<unknown>((resolve, reject) => {
+        this.#pending.set(id, {
+          resolve,
+          reject,
+          rejectErrors: options.rejectErrors ?? this.#options.rejectErrors ?? true,
+        });
+      });
+      this.#options.onMessage?.("send", messageOf(command, id, payload));
+      await ws.writeText(encodeMessage(command, id, payload), timeout.signal);
+      return await abortable(response, timeout.signal) as PayloadOf<A, ResponseCommandOf<A, C>>;
+    } finally {
+      timeout.clear();
+      this.#pending.delete(id);
+    }
+  }
+
+  /**
+   * Reads the next push: a message without an id, or whose id matches no
+   * pending call. While reconnecting it waits for the next connection.
+   *
+   * @param options A `signal` to cancel the wait.
+   * @returns The push's command, id and payload.
+   * @throws {InvalidCommandError} When that message was not valid for the API (the connection stays up).
+   * @throws {ConnectionClosedError} When closed, or dropped without reconnect.
+   */
+  async read(options: { signal?: AbortSignal } = {}): Promise<Incoming<A>> {
+    const entry = await this.#nextPush(options.signal);
+    if (entry.error !== undefined) throw entry.error;
+    return entry.message as Incoming<A>;
+  }
+
+  /**
+   * Reads the next push as the raw JSON document, undecoded; shares the push
+   * queue with `read`.
+   *
+   * @param signal Cancels the wait.
+   * @returns The message as received.
+   * @throws {ConnectionClosedError} As `read` does.
+   */
+  async readJSON(signal?: AbortSignal): Promise<unknown> {
+    return (await this.#nextPush(signal)).raw;
+  }
+
+  /**
+   * Writes one message without waiting for an answer (Go `Write`).
+   *
+   * @param command A command of the API.
+   * @param payload Its payload.
+   * @param options `id` (default `""`: a push) and a `signal`.
+   * @throws {InvalidCommandError} When the API does not define `command`.
+   * @throws {ConnectionClosedError} When not connected.
+   */
+  async write<C extends CommandOf<A>>(
+    command: C,
+    payload: PayloadOf<A, C>,
+    options: { id?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    if (!this.#api.has(command)) {
+      throw new InvalidCommandError(`unknown command ${JSON.stringify(command)}`, { command });
+    }
+    await this.writeJSON(messageOf(command, options.id ?? "", payload), options.signal);
+  }
+
+  /**
+   * Writes one raw JSON document on the current socket.
+   *
+   * @param value The document.
+   * @param signal Cancels a wait for buffer space.
+   * @throws {ConnectionClosedError} When not connected.
+   */
+  async writeJSON(value: unknown, signal?: AbortSignal): Promise<void> {
+    const ws = this.#ws;
+    if (ws === undefined || this.#state !== "online") throw this.#notConnected();
+    this.#options.onMessage?.("send", value);
+    await ws.writeJSON(value, signal);
+  }
+
+  /**
+   * Closes the connection and stops reconnecting; idempotent. Pending calls
+   * reject with a {@linkcode ConnectionClosedError} carrying `code` and
+   * `reason`. Resolves once the socket has closed (at most 2 s).
+   *
+   * @param code The close code.
+   * @param reason The close reason.
+   */
+  async close(code = 1000, reason = ""): Promise<void> {
+    const ws = this.#ws;
+    const wasClosed = this.#state === "closed";
+    this.#state = "closed";
+    this.#ws = undefined;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#keepaliveTimer);
+    const error = new ConnectionClosedError(code, reason);
+    this.#lastError = error;
+    this.#failPending(error);
+    this.#wakeAll();
+    if (ws === undefined) return;
+    ws.close(code, reason);
+    if (!wasClosed) this.#options.onDisconnect?.(error);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      ws.closed,
+      new Promise((resolve) => timer = setTimeout(resolve, 2_000)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Closes with a status (Go `CloseStatus`); the same as `close`.
+   *
+   * @param code The close code.
+   * @param reason The close reason.
+   */
+  async closeStatus(code: number, reason: string): Promise<void> {
+    await this.close(code, reason);
+  }
+
+  /** Closes the connection: `await using conn = new Conn(url)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Iterates over pushes until the connection is closed with `close()`.
+   *
+   * @returns An iterator of pushes.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Incoming<A>> {
+    for (;;) {
+      try {
+        yield await this.read();
+      } catch (error) {
+        if (this.#state === "closed" && error instanceof ConnectionClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  async #dial(): Promise<void> {
+    const options = this.#options;
+    const timeout = deadline(options.connectTimeoutMs ?? WS_CONNECT_TIMEOUT_MS, "Connect");
+    const socket = this.#openSocket();
+    const ws = new WSConn(socket, {
+      readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
+      ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+    });
+    try {
+      await abortable(this.#opened(socket, ws), timeout.signal);
+      if (options.authenticator) await this.#handshake(ws, timeout.signal);
+      // The server always sends one message first (the ping with id "0"); as
+      // the Go client does, read and discard it before reporting success.
+      const first = await ws.readJSON(timeout.signal);
+      options.onMessage?.("receive", first);
+    } catch (error) {
+      ws.close(1000, "");
+      this.#lastError = error as Error;
+      if (this.#state === "connecting") this.#state = "idle";
+      // Calls waiting through a reconnect keep waiting for the next attempt.
+      if (this.#state !== "reconnecting") this.#wakeAll();
+      throw error;
+    } finally {
+      timeout.clear();
+    }
+    if (this.#state === "closed") {
+      ws.close(1000, "");
+      throw this.#lastError ?? new ConnectionClosedError(1000, "");
+    }
+    this.#ws = ws;
+    this.#state = "online";
+    this.#connectCount++;
+    this.#attempt = 0;
+    for (const wake of this.#onlineWaiters) wake();
+    this.#onlineWaiters.clear();
+    this.#scheduleKeepalive(ws);
+    void this.#readLoop(ws);
+    options.onConnect?.();
+  }
+
+  #openSocket(): WebSocketLike {
+    const { headers, protocols, webSocket } = this.#options;
+    const init: { headers?: Record<string, string>; protocols?: string | string[] } = {};
+    if (headers !== undefined) init.headers = headers;
+    if (protocols !== undefined) init.protocols = protocols;
+    if (webSocket) return webSocket(this.#url, init);
+    if (headers === undefined) return new WebSocket(this.#url, protocols);
+    // Deno and Bun accept an options object with headers (non-standard).
+    return new (WebSocket as unknown as new (url: string, init: unknown) => WebSocket)(
+      this.#url,
+      init,
+    );
+  }
+
+  #opened(socket: WebSocketLike, ws: WSConn): Promise<void> {
+    if (socket.readyState === 1) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let detail = "";
+      socket.addEventListener("error", (e) => {
+        detail = (e as ErrorEvent).message ?? "";
+      });
+      socket.addEventListener("open", () => resolve());
+      ws.closed.then(({ code, reason }) => {
+        const why = detail ||
+          (reason ? `closed ${code} ${JSON.stringify(reason)}` : "connection failed");
+        reject(
+          new ConnectionClosedError(code, reason, {
+            message: `Cannot connect to ${this.#url}: ${why}`,
+          }),
+        );
+      });
+    });
+  }
+
+  async #handshake(ws: WSConn, signal: AbortSignal): Promise<void> {
+    const timeout = deadline(
+      this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS,
+      "Handshake",
+      signal,
+    );
+    try {
+      await abortable(
+        this.#options.authenticator!.handshakeClient(ws, timeout.signal),
+        timeout.signal,
+      );
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new HandshakeError(`failed to handshake with server: ${detail}`, { cause: error });
+    } finally {
+      timeout.clear();
+    }
+  }
+
+  async #readLoop(ws: WSConn): Promise<void> {
+    let failure: unknown;
+    for (;;) {
+      let raw: unknown;
+      try {
+        raw = await ws.readJSON();
+      } catch (error) {
+        failure = error;
+        break;
+      }
+      this.#options.onMessage?.("receive", raw);
+      let message: Incoming | undefined;
+      let error: unknown;
+      try {
+        const decoded = decodeMessage(this.#api, raw);
+        message = decoded instanceof Promise ? await decoded : decoded;
+      } catch (e) {
+        error = e;
+      }
+      const id = message?.id ?? (error instanceof InvalidCommandError ? error.id : undefined);
+      const pending = id ? this.#pending.get(id) : undefined;
+      if (pending === undefined) {
+        this.#queuePush(error === undefined ? { raw, message: message! } : { raw, error });
+        continue;
+      }
+      this.#pending.delete(id!);
+      if (error !== undefined) pending.reject(error);
+      else {
+        const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
+        if (wireError) pending.reject(wireError);
+        else pending.resolve(message!.payload);
+      }
+    }
+    this.#dropped(ws, failure);
+  }
+
+  /** The socket `ws` ended on its own (not by `close()`). */
+  #dropped(ws: WSConn, failure: unknown): void {
+    if (this.#ws !== ws) return;
+    this.#ws = undefined;
+    clearTimeout(this.#keepaliveTimer);
+    const error = failure instanceof ConnectionClosedError
+      ? failure
+      : new ConnectionClosedError(1006, "", { cause: failure });
+    this.#lastError = error;
+    this.#failPending(error);
+    this.#state = this.#reconnect ? "reconnecting" : "idle";
+    this.#options.onDisconnect?.(error);
+    if (this.#reconnect) this.#scheduleReconnect();
+    else this.#wakeAll();
+  }
+
+  #scheduleReconnect(): void {
+    const r = this.#reconnect!;
+    if (this.#state !== "reconnecting") return;
+    if (this.#attempt >= r.maxAttempts) {
+      this.#state = "idle";
+      this.#wakeAll();
+      return;
+    }
+    const base = Math.min(r.maxDelayMs, r.initialDelayMs * r.factor ** this.#attempt++);
+    const delay = base * (1 - r.jitter * Math.random());
+    this.#reconnectTimer = setTimeout(() => {
+      if (this.#state !== "reconnecting") return;
+      this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
+      this.#dialing.catch(() => this.#scheduleReconnect());
+    }, delay);
+  }
+
+  #scheduleKeepalive(ws: WSConn): void {
+    const keepalive = this.#options.keepalive;
+    if (!keepalive) return;
+    this.#keepaliveTimer = setTimeout(async () => {
+      if (this.#ws !== ws) return;
+      const start = performance.now();
+      try {
+        await this.call(
+          this.#pingCommand as CommandOf<A>,
+          { timestamp: Math.floor(Date.now() / 1000) } as PayloadOf<A, CommandOf<A>>,
+          { timeoutMs: keepalive.timeoutMs ?? 10_000 },
+        );
+        this.#rtt = performance.now() - start;
+        this.#scheduleKeepalive(ws);
+      } catch (error) {
+        if (this.#ws === ws && (error as Error)?.name === "TimeoutError") {
+          ws.close(1001, "keepalive timeout");
+        } else if (this.#ws === ws) {
+          this.#scheduleKeepalive(ws);
+        }
+      }
+    }, keepalive.intervalMs ?? 30_000);
+  }
+
+  #waitOnline(signal: AbortSignal): Promise<WSConn> {
+    if (this.#state !== "connecting" && this.#state !== "reconnecting") {
+      return Promise.reject(this.#notConnected());
+    }
+    return abortable(
+      new Promise<void>((resolve) => this.#onlineWaiters.add(resolve)),
+      signal,
+    ).then(() => {
+      if (this.#state !== "online") throw this.#notConnected();
+      return this.#ws!;
+    });
+  }
+
+  async #nextPush(signal?: AbortSignal): Promise<PushEntry> {
+    for (;;) {
+      const entry = this.#pushes.shift();
+      if (entry !== undefined) return entry;
+      if (this.#state === "closed" || this.#state === "idle") throw this.#notConnected();
+      signal?.throwIfAborted();
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => wake = resolve);
+      this.#pushWaiters.add(wake);
+      try {
+        await (signal ? abortable(woken, signal) : woken);
+      } finally {
+        this.#pushWaiters.delete(wake);
+      }
+    }
+  }
+
+  #queuePush(entry: PushEntry): void {
+    const limit = this.#options.pushQueueSize ?? 1024;
+    if (this.#pushes.length >= limit) {
+      this.#pushes.shift();
+      this.#droppedPushes++;
+    }
+    this.#pushes.push(entry);
+    const [wake] = this.#pushWaiters;
+    if (wake) {
+      this.#pushWaiters.delete(wake);
+      wake();
+    }
+  }
+
+  #failPending(error: Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) call.reject(error);
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#pushWaiters) wake();
+    this.#pushWaiters.clear();
+    for (const wake of this.#onlineWaiters) wake();
+    this.#onlineWaiters.clear();
+  }
+
+  #notConnected(): Error {
+    if (this.#lastError instanceof ConnectionClosedError) return this.#lastError;
+    return new ConnectionClosedError(1006, "", {
+      cause: this.#lastError,
+    });
+  }
+
+  #newID(): string {
+    // Go uses a uint64 counter that skips 0; a JS number wraps at 2^53.
+    this.#nextID = this.#nextID >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextID + 1;
+    return String(this.#nextID);
+  }
+}
+
+/** The `error` of a response payload as a {@linkcode ProtocolError}, if it carries one. */
+function errorIn(payload: unknown): ProtocolError | undefined {
+  if (payload === null || typeof payload !== "object") return undefined;
+  const error = (payload as { error?: unknown }).error;
+  if (error === undefined || error === null) return undefined;
+  return ProtocolError.fromJSON(error);
+}
+
+function websocketURL(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SyntaxError(`Cannot connect: invalid URL ${JSON.stringify(String(url))}`);
+  }
+  if (parsed.protocol === "http:") parsed.protocol = "ws:";
+  else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+    throw new SyntaxError(
+      `Cannot connect: URL scheme must be ws: or wss:, got ${JSON.stringify(parsed.protocol)}`,
+    );
+  }
+  return parsed.href;
+}

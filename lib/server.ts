@@ -1,0 +1,715 @@
+/**
+ * The runtime-neutral server: routes commands to typed handlers, runs the
+ * authenticator, enforces limits, and shuts down gracefully. Runtime adapters
+ * (`@wsrpc/protocol/deno`, ...) only upgrade the request and hand it the
+ * socket.
+ *
+ * @module
+ */
+
+import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
+import { abortable, deadline } from "./_deadline.ts";
+import {
+  ConnectionClosedError,
+  InternalError,
+  InvalidCommandError,
+  ProtocolError,
+  PUBLIC_KEY_AUTH_ERROR,
+  requestErrorf,
+  STATUS_HANDSHAKE_ERR,
+} from "./errors.ts";
+import { decodeMessage, encodeMessage, type Incoming } from "./framing.ts";
+import {
+  type Authenticator,
+  DEFAULT_READ_LIMIT,
+  type PeerIdentity,
+  WS_HANDSHAKE_TIMEOUT_MS,
+} from "./message.ts";
+import { type WebSocketLike, WSConn } from "./ws_conn.ts";
+
+/**
+ * What a handler knows about its request.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example
+ * ```ts
+ * import type { RequestContext } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const describe = (ctx: RequestContext) => `${ctx.command} #${ctx.id} from session ${ctx.session.id}`;
+ * assert.equal(typeof describe, "function");
+ * ```
+ */
+export interface RequestContext<A extends API = API> {
+  /** The request id. */
+  readonly id: string;
+  /** The request command. */
+  readonly command: CommandOf<A>;
+  /** Aborts when the request times out, the client goes away, or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** The connection the request came on; `session.push` sends notifications. */
+  readonly session: Session<A>;
+}
+
+/**
+ * Handles one request command and returns the response payload. Throw a
+ * {@linkcode ProtocolError} (e.g. `requestErrorf`, `notFoundError`) to answer
+ * with that error; anything else thrown becomes an {@linkcode InternalError}:
+ * logged with a trace, the client sees only `internal error` and the trace.
+ *
+ * @typeParam A The server's API.
+ * @typeParam C The request command.
+ *
+ * @example
+ * ```ts
+ * import { defineAPI, unchecked, type Handler } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const api = defineAPI({
+ *   "demo-echo-request": unchecked<string>(),
+ *   "demo-echo-response": unchecked<string>(),
+ * });
+ * const echo: Handler<typeof api, "demo-echo-request"> = (payload) => payload;
+ * assert.equal(typeof echo, "function");
+ * ```
+ */
+export type Handler<A extends API, C extends CommandOf<A>> = (
+  payload: PayloadOf<A, C>,
+  context: RequestContext<A>,
+) =>
+  | PayloadOf<A, ResponseCommandOf<A, C>>
+  | Promise<PayloadOf<A, ResponseCommandOf<A, C>>>;
+
+/**
+ * Request command to handler. Each `x-request` is answered with `x-response`.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example
+ * ```ts
+ * import { defineAPI, unchecked, type Handlers, type PingRequest, type PingResponse } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const api = defineAPI({
+ *   "demo-ping-request": unchecked<PingRequest>(),
+ *   "demo-ping-response": unchecked<PingResponse>(),
+ * });
+ * const handlers: Handlers<typeof api> = {
+ *   "demo-ping-request": ({ timestamp }) => ({ origintimestamp: timestamp, timestamp: 2 }),
+ * };
+ * assert.ok(handlers["demo-ping-request"]);
+ * ```
+ */
+export type Handlers<A extends API> = {
+  [C in RequestCommandOf<A>]?: Handler<A, C>;
+};
+
+/**
+ * Options for {@linkcode Server}.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example
+ * ```ts
+ * import type { ServerOptions } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ServerOptions = { handlers: {}, maxInFlight: 16, origins: ["https://app.example"] };
+ * assert.equal(options.maxInFlight, 16);
+ * ```
+ */
+export interface ServerOptions<A extends API = API> {
+  /** The request handlers. */
+  handlers: Handlers<A>;
+  /** Runs a handshake (such as ed25519) on each connection before traffic. */
+  authenticator?: Authenticator;
+  /**
+   * Decides whether an authenticated session may proceed; refused sessions
+   * are closed with 4100 `invalid public key`.
+   */
+  authorize?: (session: Session<A>) => boolean | Promise<boolean>;
+  /**
+   * The command of the ping sent first on every connection, with id "0".
+   * By default the API's command ending in `-ping-request`.
+   */
+  pingCommand?: string;
+  /**
+   * Time a handler may take before the client gets a timeout error and the
+   * handler's signal aborts; 0 for none.
+   *
+   * @default {60_000}
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Requests one connection may have in flight; past it a request is answered
+   * at once with the error `too many requests in flight`.
+   *
+   * @default {64}
+   */
+  maxInFlight?: number;
+  /**
+   * Open connections at most; past it upgrades get HTTP 503.
+   *
+   * @default {10_000}
+   */
+  maxConnections?: number;
+  /**
+   * Time for the authenticator's handshake; past it the connection is closed
+   * with 4100.
+   *
+   * @default {15_000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Time a connection may send nothing before it is closed with 1008
+   * `idle timeout`; 0 for none.
+   *
+   * @default {0}
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Largest incoming message, in bytes; larger closes with 1009.
+   *
+   * @default {512 * 1024}
+   */
+  readLimit?: number;
+  /**
+   * Deepest JSON nesting accepted; deeper closes with 1009.
+   *
+   * @default {64}
+   */
+  maxDepth?: number;
+  /**
+   * Unsent bytes per connection before writes wait for the client to read.
+   *
+   * @default {4 * 1024 * 1024}
+   */
+  writeHighWaterMark?: number;
+  /**
+   * How long a write waits for a client that does not read before that
+   * client is closed with 1008.
+   *
+   * @default {30_000}
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Browser origins allowed to connect (`"*"` for any). Without it, a request
+   * that carries an `Origin` header must be same-origin (its host equal to
+   * `Host`); requests without `Origin` (non-browser clients) are accepted.
+   * Refused upgrades get HTTP 403.
+   */
+  origins?: string[];
+  /**
+   * Accept any `Origin`. Only safe when every endpoint authenticates in-band
+   * (an authenticator) and nothing relies on cookies.
+   *
+   * @default {false}
+   */
+  insecureSkipOriginCheck?: boolean;
+  /**
+   * Logs errors the operator must see: internal errors (with their cause)
+   * and traced protocol errors. Request errors are not logged.
+   *
+   * @default {console.error}
+   */
+  onError?: (error: Error, session: Session<A>) => void;
+  /** Called when a session has passed the handshake and authorization. */
+  onSessionOpen?: (session: Session<A>) => void;
+  /** Called when a session ends, with the close status. */
+  onSessionClose?: (session: Session<A>, status: { code: number; reason: string }) => void;
+}
+
+/**
+ * Where a connection came from, as the adapter saw it.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionInfo } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const info: ConnectionInfo = { remoteAddr: "127.0.0.1:50000" };
+ * assert.ok(info.remoteAddr);
+ * ```
+ */
+export interface ConnectionInfo {
+  /** The client's address, `host:port`. */
+  remoteAddr?: string;
+  /** The upgrade request. */
+  request?: Request;
+}
+
+/**
+ * One client connection on a {@linkcode Server}.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example Pushing a notification from a handler
+ * ```ts
+ * import { defineAPI, unchecked, type Handlers } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const api = defineAPI({
+ *   "demo-notify-request": unchecked<{ count: number }>(),
+ *   "demo-notify-response": unchecked<null>(),
+ *   "demo-event-notification": unchecked<{ seq: number }>(),
+ * });
+ * const handlers: Handlers<typeof api> = {
+ *   "demo-notify-request": ({ count }, { session }) => {
+ *     for (let seq = 1; seq <= count; seq++) void session.push("demo-event-notification", { seq });
+ *     return null;
+ *   },
+ * };
+ * assert.ok(handlers["demo-notify-request"]);
+ * ```
+ */
+export class Session<A extends API = API> {
+  /** A server-unique id. */
+  readonly id: string;
+  /** When the connection was accepted. */
+  readonly connectedAt: Date = new Date();
+  /** The client's address, when the adapter knows it. */
+  readonly remoteAddr: string | undefined;
+  /** The upgrade request, when the adapter passed it. */
+  readonly request: Request | undefined;
+  readonly #conn: WSConn;
+  readonly #controller = new AbortController();
+  #peer: PeerIdentity | undefined;
+  /** @internal Requests in flight, for the limit and for shutdown. */
+  readonly inFlightSet: Set<unknown> = new Set();
+
+  /** @internal Made by the server. */
+  constructor(id: string, conn: WSConn, info: ConnectionInfo) {
+    this.id = id;
+    this.#conn = conn;
+    this.remoteAddr = info.remoteAddr;
+    this.request = info.request;
+  }
+
+  /** The identity the authenticator established, if one ran. */
+  get peer(): PeerIdentity | undefined {
+    return this.#peer;
+  }
+
+  /** @internal */
+  set peer(peer: PeerIdentity | undefined) {
+    this.#peer = peer;
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.inFlightSet.size;
+  }
+
+  /** Aborts when the session ends. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Resolves with the close status when the connection has closed. */
+  get closed(): Promise<{ code: number; reason: string }> {
+    return this.#conn.closed;
+  }
+
+  /**
+   * Sends a notification (a message without an id) to this client.
+   *
+   * @param command A command of the API.
+   * @param payload Its payload.
+   * @param options A `signal` to cancel a wait for buffer space.
+   * @throws {ConnectionClosedError} When the connection is closed.
+   */
+  async push<C extends CommandOf<A>>(
+    command: C,
+    payload: PayloadOf<A, C>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#conn.writeText(encodeMessage(command, "", payload), options.signal);
+  }
+
+  /** @internal Writes one response. */
+  async respond(command: string, id: string, payload: unknown): Promise<void> {
+    await this.#conn.writeText(encodeMessage(command, id, payload));
+  }
+
+  /**
+   * Closes the connection; in-flight handlers see their signal abort.
+   *
+   * @param code The close code.
+   * @param reason The close reason.
+   */
+  close(code = 1000, reason = ""): void {
+    this.#conn.close(code, reason);
+    this.#controller.abort(new ConnectionClosedError(code, reason));
+  }
+}
+
+const REQUEST_SUFFIX = /-request$/;
+
+/**
+ * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
+ * runs the authenticator, asks `authorize`, sends the initial ping with id
+ * "0", then reads requests and handles each concurrently with a timeout,
+ * writing each response with the request's id. Mount it with a runtime
+ * adapter, e.g. `createHandler` from `@wsrpc/protocol/deno`.
+ *
+ * Bad input, and what the client sees:
+ * - malformed JSON: close 1007; binary frame: 1003; over the read limit or
+ *   nesting limit: 1009;
+ * - a missing header, a non-string id, an unknown command or a command with
+ *   no handler: close 1008 with the `invalid command: ...` text as reason;
+ * - a payload that fails its schema: an error response
+ *   (`invalid command: invalid payload ...`), the connection stays up;
+ * - more than `maxInFlight` requests at once: an error response;
+ * - a failed or refused handshake: close 4100.
+ *
+ * Every other connection keeps being served.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example A ping server on Deno
+ * ```ts ignore
+ * import { defineAPI, Server, unchecked, type PingRequest, type PingResponse } from "@wsrpc/protocol";
+ * import { createHandler } from "@wsrpc/protocol/deno";
+ *
+ * const api = defineAPI({
+ *   "demo-ping-request": unchecked<PingRequest>(),
+ *   "demo-ping-response": unchecked<PingResponse>(),
+ * });
+ * const server = new Server(api, {
+ *   handlers: {
+ *     "demo-ping-request": ({ timestamp }) => ({ origintimestamp: timestamp, timestamp: Math.floor(Date.now() / 1000) }),
+ *   },
+ * });
+ * Deno.serve({ port: 8080 }, createHandler(server));
+ * ```
+ */
+export class Server<A extends API = API> {
+  readonly #api: A;
+  readonly #options: ServerOptions<A>;
+  readonly #handlers: Map<string, { handle: Handler<A, CommandOf<A>>; response: string }>;
+  readonly #pingCommand: string;
+  readonly #sessions = new Map<string, Session<A>>();
+  readonly #ended = new Map<string, Promise<void>>();
+  #nextSession = 0;
+  #accepting = true;
+
+  /**
+   * Makes a server.
+   *
+   * @param api The commands it speaks.
+   * @param options Handlers, authenticator and limits.
+   * @throws {TypeError} When a handler's command is not `x-request` with an
+   * `x-response` in the API, or no ping command is known.
+   */
+  constructor(api: A, options: ServerOptions<A>) {
+    this.#api = api;
+    this.#options = options;
+    this.#handlers = new Map();
+    const known = Object.keys(api.definition);
+    for (const [command, handle] of Object.entries(options.handlers)) {
+      if (typeof handle !== "function") continue;
+      if (!REQUEST_SUFFIX.test(command)) {
+        throw new TypeError(
+          `Cannot route ${JSON.stringify(command)}: a request command must end in "-request"`,
+        );
+      }
+      const response = command.replace(REQUEST_SUFFIX, "-response");
+      if (known.length > 0 && !api.has(response)) {
+        throw new TypeError(
+          `Cannot route ${JSON.stringify(command)}: the API has no ${JSON.stringify(response)}`,
+        );
+      }
+      this.#handlers.set(command, { handle: handle as Handler<A, CommandOf<A>>, response });
+    }
+    const ping = options.pingCommand ?? known.find((c) => c.endsWith("-ping-request"));
+    if (ping === undefined) {
+      throw new TypeError("Cannot serve: no ping command for the first message (set pingCommand)");
+    }
+    this.#pingCommand = ping;
+  }
+
+  /** The open sessions, by id. */
+  get sessions(): ReadonlyMap<string, Session<A>> {
+    return this.#sessions;
+  }
+
+  /** False once `shutdown()` has begun. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /**
+   * Checks an upgrade request before the adapter upgrades it.
+   *
+   * @param request The HTTP request.
+   * @returns An error response to send instead (426 not a WebSocket upgrade,
+   * 403 origin refused, 503 shutting down or full), or `undefined` to upgrade.
+   */
+  checkRequest(request: Request): Response | undefined {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade\n", {
+        status: 426,
+        headers: { upgrade: "websocket" },
+      });
+    }
+    if (!this.#accepting) return new Response("Server shutting down\n", { status: 503 });
+    if (this.#sessions.size >= (this.#options.maxConnections ?? 10_000)) {
+      return new Response("Too many connections\n", { status: 503 });
+    }
+    const origin = request.headers.get("origin");
+    if (
+      origin !== null && !this.#options.insecureSkipOriginCheck &&
+      !this.#originAllowed(origin, request)
+    ) {
+      return new Response(`Origin ${JSON.stringify(origin)} not allowed\n`, { status: 403 });
+    }
+    return undefined;
+  }
+
+  /**
+   * Serves one upgraded socket until it closes: wraps it in a
+   * {@linkcode WSConn} with the server's limits and runs the session.
+   *
+   * @param socket A standard `WebSocket` (open or connecting) or an adapter's equivalent.
+   * @param info Where it came from.
+   * @returns Resolves when the session has ended.
+   */
+  serveSocket(socket: WebSocketLike, info: ConnectionInfo = {}): Promise<void> {
+    const o = this.#options;
+    const conn = new WSConn(socket, {
+      readLimit: o.readLimit ?? DEFAULT_READ_LIMIT,
+      ...(o.maxDepth === undefined ? {} : { maxDepth: o.maxDepth }),
+      ...(o.writeHighWaterMark === undefined ? {} : { writeHighWaterMark: o.writeHighWaterMark }),
+      ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
+    });
+    const session = new Session<A>(String(++this.#nextSession), conn, info);
+    this.#sessions.set(session.id, session);
+    const ended = this.#run(session, conn);
+    this.#ended.set(session.id, ended);
+    return ended;
+  }
+
+  /**
+   * Shuts down gracefully: stops accepting, answers new requests with
+   * `server shutting down`, lets in-flight requests finish for up to
+   * `graceMs`, then aborts the rest and closes every connection with 1001.
+   *
+   * @param options `graceMs` (default 5000).
+   * @returns Resolves when every session has ended.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    this.#accepting = false;
+    const until = Date.now() + (options.graceMs ?? 5_000);
+    while (Date.now() < until && [...this.#sessions.values()].some((s) => s.inFlight > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const session of this.#sessions.values()) session.close(1001, "server shutting down");
+    await Promise.all(this.#ended.values());
+  }
+
+  async #run(session: Session<A>, conn: WSConn): Promise<void> {
+    try {
+      if (await this.#admit(session, conn)) {
+        this.#options.onSessionOpen?.(session);
+        await session.respond(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) });
+        await this.#readLoop(session, conn);
+      }
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError)) {
+        this.#log(new InternalError(error), session);
+        session.close(1011, "internal error");
+      }
+    } finally {
+      session.close(1000, "");
+      this.#sessions.delete(session.id);
+      this.#ended.delete(session.id);
+      this.#options.onSessionClose?.(session, await closedWithin(conn, 1_000));
+    }
+  }
+
+  /** Handshake and authorization; false when the session was refused and closed. */
+  async #admit(session: Session<A>, conn: WSConn): Promise<boolean> {
+    const { authenticator, authorize } = this.#options;
+    if (authenticator) {
+      const timeout = deadline(
+        this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS,
+        "Handshake",
+        session.signal,
+      );
+      try {
+        session.peer = await abortable(
+          authenticator.handshakeServer(conn, timeout.signal),
+          timeout.signal,
+        );
+      } catch (error) {
+        const refused = error instanceof Error && error.name === "PublicKeyRefusedError";
+        const detail = error instanceof Error ? error.message : String(error);
+        session.close(
+          STATUS_HANDSHAKE_ERR,
+          refused ? PUBLIC_KEY_AUTH_ERROR.reason : `handshake failed: ${detail}`,
+        );
+        return false;
+      } finally {
+        timeout.clear();
+      }
+    }
+    if (authorize && !(await authorize(session))) {
+      session.close(PUBLIC_KEY_AUTH_ERROR.code, PUBLIC_KEY_AUTH_ERROR.reason);
+      return false;
+    }
+    return !session.signal.aborted;
+  }
+
+  async #readLoop(session: Session<A>, conn: WSConn): Promise<void> {
+    const idleMs = this.#options.idleTimeoutMs ?? 0;
+    for (;;) {
+      let raw: unknown;
+      const idle = idleMs > 0 ? deadline(idleMs, "Idle") : undefined;
+      try {
+        raw = await conn.readJSON(idle?.signal);
+      } catch {
+        if (idle?.signal.aborted) session.close(1008, "idle timeout");
+        return; // closed, or not JSON (already closed with 1007)
+      } finally {
+        idle?.clear();
+      }
+      let message: Incoming<A>;
+      try {
+        const decoded = decodeMessage(this.#api, raw);
+        message = decoded instanceof Promise ? await decoded : decoded;
+      } catch (error) {
+        if (!(error instanceof InvalidCommandError)) throw error;
+        const route = error.command === undefined ? undefined : this.#handlers.get(error.command);
+        if (route !== undefined && error.id !== undefined) {
+          // A known request whose payload failed its schema: answer, keep serving.
+          await session.respond(route.response, error.id, {
+            error: requestErrorf("%s", error.message),
+          });
+          continue;
+        }
+        session.close(1008, error.message);
+        return;
+      }
+      const route = this.#handlers.get(message.command);
+      if (route === undefined) {
+        session.close(1008, `invalid command: no handler for ${JSON.stringify(message.command)}`);
+        return;
+      }
+      if (!this.#accepting) {
+        await session.respond(route.response, message.id, {
+          error: requestErrorf("server shutting down"),
+        });
+        continue;
+      }
+      const limit = this.#options.maxInFlight ?? 64;
+      if (session.inFlight >= limit) {
+        await session.respond(route.response, message.id, {
+          error: requestErrorf("too many requests in flight (limit %d)", limit),
+        });
+        continue;
+      }
+      void this.#handle(session, route, message);
+    }
+  }
+
+  async #handle(
+    session: Session<A>,
+    route: { handle: Handler<A, CommandOf<A>>; response: string },
+    message: Incoming<A>,
+  ): Promise<void> {
+    const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
+    const timeout = deadline(
+      timeoutMs,
+      `Request ${JSON.stringify(message.command)}`,
+      session.signal,
+    );
+    const token = {};
+    session.inFlightSet.add(token);
+    let payload: unknown;
+    try {
+      const context: RequestContext<A> = {
+        id: message.id,
+        command: message.command,
+        signal: timeout.signal,
+        session,
+      };
+      payload = await abortable(
+        Promise.resolve().then(() => route.handle(message.payload as never, context)),
+        timeout.signal,
+      );
+    } catch (error) {
+      if (session.signal.aborted) return; // the connection is gone; nobody to answer
+      payload = { error: this.#wireError(error, session) };
+    } finally {
+      timeout.clear();
+      session.inFlightSet.delete(token);
+    }
+    try {
+      await session.respond(route.response, message.id, payload ?? null);
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError)) {
+        // The handler returned something JSON cannot encode.
+        const internal = new InternalError(error);
+        this.#log(internal, session);
+        await session.respond(route.response, message.id, { error: internal.protocolError() })
+          .catch(() => {});
+      }
+    }
+  }
+
+  /** What the client may see of a handler's error; logs what the operator must see. */
+  #wireError(error: unknown, session: Session<A>): ProtocolError {
+    if (error instanceof ProtocolError) {
+      if (error.trace !== "") this.#log(error, session);
+      return error;
+    }
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      const wire = new ProtocolError("request timed out", {
+        trace: crypto.getRandomValues(new Uint8Array(8)).toHex(),
+      });
+      this.#log(
+        new ProtocolError(`${error.message}`, { trace: wire.trace, timestamp: wire.timestamp }),
+        session,
+      );
+      return wire;
+    }
+    const internal = error instanceof InternalError ? error : new InternalError(error);
+    this.#log(internal, session);
+    return internal.protocolError();
+  }
+
+  #log(error: Error, session: Session<A>): void {
+    if (this.#options.onError) {
+      this.#options.onError(error, session);
+      return;
+    }
+    const text = error instanceof ProtocolError ? error.toString() : error.message;
+    console.error(
+      `wsrpc: session ${session.id}: ${text}`,
+      error instanceof InternalError ? error.cause : "",
+    );
+  }
+
+  #originAllowed(origin: string, request: Request): boolean {
+    const allowed = this.#options.origins;
+    if (allowed !== undefined) return allowed.includes("*") || allowed.includes(origin);
+    try {
+      return new URL(origin).host === (request.headers.get("host") ?? new URL(request.url).host);
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function closedWithin(conn: WSConn, ms: number): Promise<{ code: number; reason: string }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<{ code: number; reason: string }>((resolve) =>
+    timer = setTimeout(() => resolve({ code: 1006, reason: "" }), ms)
+  );
+  try {
+    return await Promise.race([conn.closed, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * `WSConn`: the protocol's `APIConn` over any standard `WebSocket`.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "./errors.ts";
+import { nestsDeeperThan, parseJSON, stringifyJSON, utf8LongerThan } from "./_json.ts";
+import { DEFAULT_READ_LIMIT } from "./message.ts";
+import type { APIConn } from "./message.ts";
+
+/**
+ * The part of the standard `WebSocket` that {@linkcode WSConn} uses, so that
+ * adapters (Bun's `ServerWebSocket`, a test double) can supply their own.
+ *
+ * @example The standard WebSocket fits
+ * ```ts
+ * import type { WebSocketLike } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const check = (ws: WebSocket): WebSocketLike => ws;
+ * assert.equal(typeof check, "function");
+ * ```
+ */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes queued by `send` and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** How binary frames are delivered. */
+  binaryType: string;
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** Listens for `open`, `message`, `close` and `error`. */
+  addEventListener(type: string, listener: (event: Event) => void): void;
+}
+
+/**
+ * Options for {@linkcode WSConn}.
+ *
+ * @example
+ * ```ts
+ * import type { WSConnOptions } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const options: WSConnOptions = { readLimit: 16 * 1024 * 1024 };
+ * assert.equal(options.readLimit, 16777216);
+ * ```
+ */
+export interface WSConnOptions {
+  /**
+   * Largest incoming message, in UTF-8 bytes. A larger one closes the
+   * connection with 1009.
+   *
+   * @default {512 * 1024}
+   */
+  readLimit?: number;
+  /**
+   * Deepest nesting of arrays and objects in an incoming message. Deeper
+   * closes the connection with 1009.
+   *
+   * @default {64}
+   */
+  maxDepth?: number;
+  /**
+   * Outgoing bytes the socket may hold unsent before `writeJSON` waits for the
+   * peer to read (backpressure).
+   *
+   * @default {4 * 1024 * 1024}
+   */
+  writeHighWaterMark?: number;
+  /**
+   * How long `writeJSON` waits for the outgoing buffer to fall below the
+   * high-water mark before it closes the connection with 1008 (the peer is
+   * not reading).
+   *
+   * @default {30_000}
+   */
+  writeTimeoutMs?: number;
+}
+
+/** The close status of a connection. */
+export interface CloseInfo {
+  /** Close code; 1006 when the connection dropped without a close frame. */
+  code: number;
+  /** Close reason. */
+  reason: string;
+}
+
+const OPEN = 1;
+const CLOSING = 2;
+const MAX_CLOSE_REASON_BYTES = 123; // RFC 6455 §5.5: control frame payload 125, minus the code
+
+/**
+ * An {@linkcode APIConn} over a standard `WebSocket` (Go `WSConn`): one JSON
+ * document per text frame, with a read limit, a nesting limit and write
+ * backpressure.
+ *
+ * Incoming frames are queued in arrival order until read; one reader at a
+ * time. Writes may overlap: each is one `send`, so frames never interleave.
+ * Writes made while the socket is still connecting are sent once it opens.
+ *
+ * Bad input closes the connection with a defined status, and the pending or
+ * next `readJSON` rejects:
+ * - a binary frame: 1003 `expected text message`, {@linkcode ConnectionClosedError};
+ * - a message over the read limit: 1009 `read limited at N bytes`, {@linkcode ConnectionClosedError};
+ * - nesting deeper than `maxDepth`: 1009, {@linkcode ConnectionClosedError};
+ * - text that is not JSON: 1007 `failed to unmarshal JSON`, `SyntaxError`.
+ *
+ * Messages received before the socket closed are still read in order; after
+ * them, reads reject with {@linkcode ConnectionClosedError}.
+ *
+ * @example Wrapping a server-side socket in Deno
+ * ```ts ignore
+ * import { WSConn } from "@wsrpc/protocol";
+ *
+ * Deno.serve((req) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(req);
+ *   const conn = new WSConn(socket, { readLimit: 1 << 20 });
+ *   (async () => {
+ *     for (;;) await conn.writeJSON(await conn.readJSON()); // echo
+ *   })().catch(() => conn.close());
+ *   return response;
+ * });
+ * ```
+ */
+export class WSConn implements APIConn, AsyncDisposable {
+  readonly #socket: WebSocketLike;
+  readonly #readLimit: number;
+  readonly #maxDepth: number;
+  readonly #highWater: number;
+  readonly #writeTimeoutMs: number;
+  readonly #frames: string[] = [];
+  #head = 0;
+  #waiter: ((frame: string | undefined) => void) | undefined;
+  #unsent: string[] | undefined;
+  #failure: Error | undefined;
+  #closeInfo: CloseInfo | undefined;
+  readonly #closed: Promise<CloseInfo>;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  /**
+   * Wraps a socket. Attach before the first message can arrive: right after
+   * `new WebSocket(...)` or `Deno.upgradeWebSocket(...)`.
+   *
+   * @param socket A standard `WebSocket`, open or connecting.
+   * @param options Limits.
+   */
+  constructor(socket: WebSocketLike, options: WSConnOptions = {}) {
+    this.#socket = socket;
+    this.#readLimit = options.readLimit ?? DEFAULT_READ_LIMIT;
+    this.#maxDepth = options.maxDepth ?? 64;
+    this.#highWater = options.writeHighWaterMark ?? 4 * 1024 * 1024;
+    this.#writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+    this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    socket.binaryType = "arraybuffer";
+    if (socket.readyState < OPEN) {
+      this.#unsent = [];
+      socket.addEventListener("open", () => this.#flush());
+    }
+    socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
+    socket.addEventListener("close", (e) => this.#onClose(e as CloseEvent));
+    if (socket.readyState >= CLOSING) {
+      this.#onClose({ code: 1006, reason: "" } as CloseEvent);
+    }
+  }
+
+  /** Resolves with the close status once the socket has closed. */
+  get closed(): Promise<CloseInfo> {
+    return this.#closed;
+  }
+
+  /** Whether the socket is open (not connecting, closing or closed). */
+  get isOpen(): boolean {
+    return this.#socket.readyState === OPEN && this.#failure === undefined;
+  }
+
+  /** Bytes written and not yet sent. */
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  /**
+   * Reads the next JSON document. Integers beyond 2^53 - 1 decode as `bigint`.
+   *
+   * @param signal Cancels the wait; the frame stays queued for the next read.
+   * @returns The decoded document.
+   * @throws {ConnectionClosedError} When the socket has closed and every earlier message was read.
+   * @throws {SyntaxError} When the frame was not JSON (the connection is closed with 1007).
+   */
+  async readJSON(signal?: AbortSignal): Promise<unknown> {
+    const text = this.#head < this.#frames.length ? this.#shift() : await this.#nextFrame(signal);
+    if (text === undefined) throw this.#failure;
+    try {
+      return parseJSON(text);
+    } catch (error) {
+      this.#fail(1007, "failed to unmarshal JSON");
+      throw new SyntaxError(`Cannot decode frame: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Writes one JSON document as one text frame. `bigint` encodes as an
+   * integer. Waits while the socket's outgoing buffer is over the high-water
+   * mark; closes the connection with 1008 when the peer does not drain it in
+   * time.
+   *
+   * @param value The document.
+   * @param signal Cancels a wait for buffer space.
+   * @throws {ConnectionClosedError} When the socket is closed.
+   */
+  async writeJSON(value: unknown, signal?: AbortSignal): Promise<void> {
+    await this.writeText(stringifyJSON(value), signal);
+  }
+
+  /**
+   * Writes pre-encoded JSON text as one text frame, as `writeJSON` does.
+   *
+   * @param text JSON text.
+   * @param signal Cancels a wait for buffer space.
+   * @throws {ConnectionClosedError} When the socket is closed.
+   */
+  async writeText(text: string, signal?: AbortSignal): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#unsent !== undefined) {
+      this.#unsent.push(text);
+      return;
+    }
+    if (this.#socket.bufferedAmount > this.#highWater) await this.#drain(signal);
+    this.#socket.send(text);
+  }
+
+  /**
+   * Closes the connection (RFC 6455 §7.1.2); idempotent. The reason is cut to
+   * 123 UTF-8 bytes. Pending reads reject with {@linkcode ConnectionClosedError}.
+   *
+   * @param code The close code.
+   * @param reason The close reason.
+   */
+  close(code = 1000, reason = ""): void {
+    this.#fail(code, reason);
+  }
+
+  /**
+   * Closes with a status, as Go's `CloseStatus`; the same as `close`.
+   *
+   * @param code The close code.
+   * @param reason The close reason.
+   */
+  closeStatus(code: number, reason: string): void {
+    this.#fail(code, reason);
+  }
+
+  /** Closes with 1000 and waits until the socket has closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#closed;
+  }
+
+  #onMessage(event: MessageEvent): void {
+    if (this.#failure !== undefined) return;
+    const data = event.data;
+    if (typeof data !== "string") {
+      this.#fail(1003, "expected text message");
+      return;
+    }
+    if (utf8LongerThan(data, this.#readLimit)) {
+      this.#fail(1009, `read limited at ${this.#readLimit} bytes`);
+      return;
+    }
+    if (nestsDeeperThan(data, this.#maxDepth)) {
+      this.#fail(1009, `JSON nested deeper than ${this.#maxDepth} levels`);
+      return;
+    }
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter(data);
+    } else {
+      this.#frames.push(data);
+    }
+  }
+
+  #onClose(event: CloseEvent): void {
+    if (this.#closeInfo !== undefined) return;
+    const info = { code: event.code || 1005, reason: event.reason ?? "" };
+    this.#closeInfo = info;
+    this.#failure ??= new ConnectionClosedError(info.code, info.reason);
+    this.#unsent = undefined;
+    this.#wake();
+    this.#resolveClosed(info);
+  }
+
+  /** Records why the connection ends, closes the socket and wakes a reader. */
+  #fail(code: number, reason: string): void {
+    if (this.#failure !== undefined) return;
+    const cut = truncateReason(reason);
+    this.#failure = new ConnectionClosedError(code, cut);
+    this.#unsent = undefined;
+    if (this.#socket.readyState < CLOSING) {
+      try {
+        this.#socket.close(code, cut);
+      } catch {
+        this.#socket.close(); // a code the runtime refuses to send
+      }
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.(undefined);
+  }
+
+  #shift(): string {
+    const frame = this.#frames[this.#head]!;
+    this.#frames[this.#head++] = "";
+    if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+      this.#frames.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return frame;
+  }
+
+  #nextFrame(signal?: AbortSignal): Promise<string | undefined> {
+    if (this.#failure !== undefined) return Promise.resolve(undefined);
+    if (this.#waiter !== undefined) {
+      return Promise.reject(new TypeError("Cannot read: another read is pending"));
+    }
+    signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      if (signal === undefined) {
+        this.#waiter = resolve;
+        return;
+      }
+      const onAbort = () => {
+        this.#waiter = undefined;
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiter = (frame) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(frame);
+      };
+    });
+  }
+
+  #flush(): void {
+    const unsent = this.#unsent;
+    this.#unsent = undefined;
+    if (unsent === undefined || this.#failure !== undefined) return;
+    for (const text of unsent) this.#socket.send(text);
+  }
+
+  async #drain(signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.#writeTimeoutMs;
+    while (this.#socket.bufferedAmount > this.#highWater) {
+      if (this.#failure !== undefined) throw this.#failure;
+      signal?.throwIfAborted();
+      if (Date.now() >= deadline) {
+        this.#fail(1008, "write timed out: peer is not reading");
+        throw this.#failure;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+/** Cuts a close reason to 123 UTF-8 bytes without splitting a character. */
+function truncateReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return reason;
+  let end = MAX_CLOSE_REASON_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back to a character start
+  return new TextDecoder().decode(bytes.subarray(0, end));
+}
