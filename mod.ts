@@ -33,3 +33,5 @@ export * from "./lib/framing.ts";
 export * from "./lib/ws_conn.ts";
 export * from "./lib/conn.ts";
 export * from "./lib/server.ts";
+export * from "./lib/ed25519_keys.ts";
+export * from "./lib/ed25519_authenticator.ts";

@@ -261,7 +261,7 @@ export type RequestCommandOf<A> = Extract<CommandOf<A>, `${string}-request`>;
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "demo-echo-request": unchecked<unknown>() });
- * assert.equal(api.parse("demo-echo-request", [1, 2]).length, 2);
+ * assert.deepEqual(api.parse("demo-echo-request", [1, 2]), [1, 2]);
  * ```
  */
 export function unchecked<T = unknown>(): Unchecked<T> {

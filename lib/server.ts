@@ -149,7 +149,11 @@ export interface ServerOptions<A extends API = API> {
    */
   maxInFlight?: number;
   /**
-   * Open connections at most; past it upgrades get HTTP 503.
+   * Open connections at most; past it upgrades get HTTP 503. A connection
+   * the server has closed still counts until its socket has closed: a client
+   * that stops reading keeps the close frame queued behind unsent data, and
+   * its socket (with up to `writeHighWaterMark` of unsent data) stays open
+   * until the client reads or goes away.
    *
    * @default {10_000}
    */
@@ -193,6 +197,14 @@ export interface ServerOptions<A extends API = API> {
    * @default {30_000}
    */
   writeTimeoutMs?: number;
+  /**
+   * Bytes of received requests a connection may have queued unread (the
+   * server stops reading while a client's answers wait on a full outgoing
+   * buffer); past it the client is closed with 1008 `read queue full`.
+   *
+   * @default {4 * 1024 * 1024}
+   */
+  readQueueLimit?: number;
   /**
    * Browser origins allowed to connect (`"*"` for any). Without it, a request
    * that carries an `Origin` header must be same-origin (its host equal to
@@ -393,6 +405,8 @@ export class Server<A extends API = API> {
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
   #accepting = true;
+  /** Sessions that have ended whose socket has not closed yet. */
+  #lingering = 0;
 
   /**
    * Makes a server.
@@ -439,6 +453,11 @@ export class Server<A extends API = API> {
     return this.#accepting;
   }
 
+  /** The largest incoming message in bytes (`ServerOptions.readLimit`), for adapters that enforce it too. */
+  get readLimit(): number {
+    return this.#options.readLimit ?? DEFAULT_READ_LIMIT;
+  }
+
   /**
    * Checks an upgrade request before the adapter upgrades it.
    *
@@ -454,7 +473,7 @@ export class Server<A extends API = API> {
       });
     }
     if (!this.#accepting) return new Response("Server shutting down\n", { status: 503 });
-    if (this.#sessions.size >= (this.#options.maxConnections ?? 10_000)) {
+    if (this.#sessions.size + this.#lingering >= (this.#options.maxConnections ?? 10_000)) {
       return new Response("Too many connections\n", { status: 503 });
     }
     const origin = request.headers.get("origin");
@@ -482,6 +501,7 @@ export class Server<A extends API = API> {
       ...(o.maxDepth === undefined ? {} : { maxDepth: o.maxDepth }),
       ...(o.writeHighWaterMark === undefined ? {} : { writeHighWaterMark: o.writeHighWaterMark }),
       ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
+      ...(o.readQueueLimit === undefined ? {} : { readQueueLimit: o.readQueueLimit }),
     });
     const session = new Session<A>(String(++this.#nextSession), conn, info);
     this.#sessions.set(session.id, session);
@@ -522,6 +542,8 @@ export class Server<A extends API = API> {
       }
     } finally {
       session.close(1000, "");
+      this.#lingering++;
+      void conn.closed.then(() => this.#lingering--);
       this.#sessions.delete(session.id);
       this.#ended.delete(session.id);
       this.#options.onSessionClose?.(session, await closedWithin(conn, 1_000));

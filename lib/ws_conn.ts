@@ -66,7 +66,9 @@ export interface WSConnOptions {
   maxDepth?: number;
   /**
    * Outgoing bytes the socket may hold unsent before `writeJSON` waits for the
-   * peer to read (backpressure).
+   * peer to read (backpressure). Each queued message counts as its size plus
+   * 1 KiB: the runtime's own cost per queued message (measured on Deno 2.9:
+   * about 0.9 KiB), which dominates for small messages.
    *
    * @default {4 * 1024 * 1024}
    */
@@ -79,6 +81,18 @@ export interface WSConnOptions {
    * @default {30_000}
    */
   writeTimeoutMs?: number;
+  /**
+   * Received messages waiting to be read, in bytes (each counted as its
+   * length plus 64 for bookkeeping). The runtime's `WebSocket` delivers
+   * messages whether or not anyone reads them, so a peer that sends while it
+   * does not read (its answers stuck behind the write high-water mark) would
+   * otherwise grow this queue without end. Past the limit the connection is
+   * closed with 1008 `read queue full`. A message that arrives to an empty
+   * queue is always accepted, however large (up to `readLimit`).
+   *
+   * @default {4 * 1024 * 1024}
+   */
+  readQueueLimit?: number;
 }
 
 /** The close status of a connection. */
@@ -91,6 +105,10 @@ export interface CloseInfo {
 
 const OPEN = 1;
 const CLOSING = 2;
+/** Bytes counted per queued message on top of its length (string header, queue slot). */
+const QUEUED_MESSAGE_OVERHEAD = 64;
+/** Bytes counted per unsent message on top of its length: the runtime's cost per queued frame. */
+const SENT_MESSAGE_OVERHEAD = 1024;
 const MAX_CLOSE_REASON_BYTES = 123; // RFC 6455 §5.5: control frame payload 125, minus the code
 
 /**
@@ -132,8 +150,12 @@ export class WSConn implements APIConn, AsyncDisposable {
   readonly #maxDepth: number;
   readonly #highWater: number;
   readonly #writeTimeoutMs: number;
+  readonly #readQueueLimit: number;
   readonly #frames: string[] = [];
   #head = 0;
+  #queuedBytes = 0;
+  /** Running average size of written messages, to estimate how many are queued. */
+  #averageSize = 0;
   #waiter: ((frame: string | undefined) => void) | undefined;
   #unsent: string[] | undefined;
   #failure: Error | undefined;
@@ -154,11 +176,19 @@ export class WSConn implements APIConn, AsyncDisposable {
     this.#maxDepth = options.maxDepth ?? 64;
     this.#highWater = options.writeHighWaterMark ?? 4 * 1024 * 1024;
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+    this.#readQueueLimit = options.readQueueLimit ?? 4 * 1024 * 1024;
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
     socket.binaryType = "arraybuffer";
     if (socket.readyState < OPEN) {
       this.#unsent = [];
-      socket.addEventListener("open", () => this.#flush());
+      socket.addEventListener("open", () => {
+        // A server-side socket ignores close() until it opens (the upgrade
+        // response is not sent yet): close it now if that was asked.
+        const failure = this.#failure;
+        if (failure instanceof ConnectionClosedError && this.#closeInfo === undefined) {
+          this.#closeSocket(failure.code, failure.reason);
+        } else this.#flush();
+      });
     }
     socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
     socket.addEventListener("close", (e) => this.#onClose(e as CloseEvent));
@@ -230,7 +260,8 @@ export class WSConn implements APIConn, AsyncDisposable {
       this.#unsent.push(text);
       return;
     }
-    if (this.#socket.bufferedAmount > this.#highWater) await this.#drain(signal);
+    this.#averageSize += (text.length - this.#averageSize) / 16;
+    if (this.#pressure() > this.#highWater) await this.#drain(signal);
     this.#socket.send(text);
   }
 
@@ -281,6 +312,15 @@ export class WSConn implements APIConn, AsyncDisposable {
       this.#waiter = undefined;
       waiter(data);
     } else {
+      const size = data.length + QUEUED_MESSAGE_OVERHEAD;
+      if (this.#head < this.#frames.length && this.#queuedBytes + size > this.#readQueueLimit) {
+        this.#fail(1008, "read queue full: peer sends faster than it reads");
+        this.#frames.length = 0; // hostile or broken: drop what it queued
+        this.#head = 0;
+        this.#queuedBytes = 0;
+        return;
+      }
+      this.#queuedBytes += size;
       this.#frames.push(data);
     }
   }
@@ -301,14 +341,28 @@ export class WSConn implements APIConn, AsyncDisposable {
     const cut = truncateReason(reason);
     this.#failure = new ConnectionClosedError(code, cut);
     this.#unsent = undefined;
-    if (this.#socket.readyState < CLOSING) {
-      try {
-        this.#socket.close(code, cut);
-      } catch {
-        this.#socket.close(); // a code the runtime refuses to send
-      }
-    }
+    this.#closeSocket(code, cut);
     this.#wake();
+  }
+
+  #closeSocket(code: number, reason: string): void {
+    if (this.#socket.readyState >= CLOSING) return;
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      this.#socket.close(); // a code the runtime refuses to send
+    }
+  }
+
+  /**
+   * What the unsent messages cost: `bufferedAmount` counts only their bytes,
+   * so add the per-message overhead for as many messages as those bytes hold
+   * at the average message size.
+   */
+  #pressure(): number {
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered === 0) return 0;
+    return buffered + Math.ceil(buffered / Math.max(1, this.#averageSize)) * SENT_MESSAGE_OVERHEAD;
   }
 
   #wake(): void {
@@ -320,6 +374,7 @@ export class WSConn implements APIConn, AsyncDisposable {
   #shift(): string {
     const frame = this.#frames[this.#head]!;
     this.#frames[this.#head++] = "";
+    this.#queuedBytes -= frame.length + QUEUED_MESSAGE_OVERHEAD;
     if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
       this.#frames.splice(0, this.#head);
       this.#head = 0;
@@ -359,7 +414,7 @@ export class WSConn implements APIConn, AsyncDisposable {
 
   async #drain(signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.#writeTimeoutMs;
-    while (this.#socket.bufferedAmount > this.#highWater) {
+    while (this.#pressure() > this.#highWater) {
       if (this.#failure !== undefined) throw this.#failure;
       signal?.throwIfAborted();
       if (Date.now() >= deadline) {

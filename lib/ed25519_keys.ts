@@ -1,0 +1,609 @@
+/**
+ * Ed25519 keys, signatures and verification (RFC 8032 §5.1) on two backends:
+ * WebCrypto, when `crypto.subtle` supports Ed25519, and `@noble/ed25519`
+ * otherwise. Both backends give identical results for every input:
+ *
+ * - A secret key is the 32-byte seed, a public key the 32-byte point
+ *   (RFC 8032 §5.1.5), both lowercase hex in JSON and in files.
+ * - Verification is the cofactorless check `[S]B = R + [k]A` of RFC 8032
+ *   §5.1.7 with a strict encoding rule on both backends: a public key must
+ *   decode canonically (y < p) and must not be of small order, and `S` must be
+ *   below the group order L. Raw WebCrypto accepts the identity point as a
+ *   public key, which any signature `(R = identity, S = 0)` verifies for every
+ *   message; noble's default is cofactored (ZIP-215). Both are closed here.
+ *
+ * @module
+ */
+
+import * as ed from "@noble/ed25519";
+
+/**
+ * Which implementation signs and verifies. `"auto"` uses WebCrypto when
+ * `crypto.subtle` supports Ed25519 (detected once, with a known-answer test)
+ * and `@noble/ed25519` otherwise.
+ *
+ * @example
+ * ```ts
+ * import type { Ed25519Backend } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const backend: Ed25519Backend = "noble";
+ * assert.equal(backend, "noble");
+ * ```
+ */
+export type Ed25519Backend = "auto" | "webcrypto" | "noble";
+
+/**
+ * Options of the Ed25519 key tools.
+ *
+ * @example
+ * ```ts
+ * import type { Ed25519Options } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const options: Ed25519Options = { backend: "noble" };
+ * assert.equal(options.backend, "noble");
+ * ```
+ */
+export interface Ed25519Options {
+  /**
+   * The implementation to use.
+   *
+   * @default {"auto"}
+   */
+  backend?: Ed25519Backend;
+}
+
+/**
+ * A secret key (32-byte seed) with its public key (32-byte point).
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, type Ed25519KeyPair } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const pair: Ed25519KeyPair = await generateKeyPair();
+ * assert.equal(pair.publicKey.length, 32);
+ * ```
+ */
+export interface Ed25519KeyPair {
+  /** The 32-byte seed. Keep it secret. */
+  secretKey: Uint8Array;
+  /** The 32-byte public key. */
+  publicKey: Uint8Array;
+}
+
+const KEY_LENGTH = 32;
+const SIGNATURE_LENGTH = 64;
+/** The order of the prime-order subgroup, RFC 8032 §5.1 (L). */
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+/** PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410 §7), before the 32-byte seed. */
+const PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b657004220420");
+/** RFC 8032 §5.1.2: the identity point (0, 1). noble cannot encode it. */
+const IDENTITY_ENCODING = Uint8Array.of(1, ...new Uint8Array(31));
+/** RFC 8032 §7.1 TEST 1, the known answer that WebCrypto must give. */
+const KAT = {
+  secretKey: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+  publicKey: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+  signature:
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+} as const;
+const ALGORITHM = { name: "Ed25519" } as const;
+
+let webCryptoSupport: Promise<boolean> | undefined;
+
+/**
+ * Resolves a backend choice to the implementation that will run. WebCrypto
+ * support is detected once per process, by signing and verifying RFC 8032
+ * TEST 1.
+ *
+ * @param backend The choice; `"auto"` picks WebCrypto when it passes the test.
+ * @returns `"webcrypto"` or `"noble"`.
+ * @throws {RangeError} When `backend` is not one of the three choices.
+ * @throws {DOMException} `NotSupportedError` when `"webcrypto"` is asked for
+ * and `crypto.subtle` lacks Ed25519.
+ *
+ * @example
+ * ```ts
+ * import { resolveEd25519Backend } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await resolveEd25519Backend("noble"), "noble");
+ * assert.ok(["webcrypto", "noble"].includes(await resolveEd25519Backend()));
+ * ```
+ */
+export async function resolveEd25519Backend(
+  backend: Ed25519Backend = "auto",
+): Promise<"webcrypto" | "noble"> {
+  if (backend !== "auto" && backend !== "webcrypto" && backend !== "noble") {
+    throw new RangeError(
+      `Invalid backend: expected "auto", "webcrypto" or "noble", got ${describe(backend)}`,
+    );
+  }
+  if (backend === "noble") return "noble";
+  webCryptoSupport ??= detectWebCrypto();
+  if (await webCryptoSupport) return "webcrypto";
+  if (backend === "webcrypto") {
+    throw new DOMException("Ed25519 is not supported by crypto.subtle", "NotSupportedError");
+  }
+  return "noble";
+}
+
+async function detectWebCrypto(): Promise<boolean> {
+  try {
+    const subtle = globalThis.crypto?.subtle;
+    if (subtle === undefined) return false;
+    const secret = await importSecretKey(Uint8Array.fromHex(KAT.secretKey), false);
+    const signature = new Uint8Array(await subtle.sign(ALGORITHM, secret, new Uint8Array()));
+    const pub = await subtle.importKey("raw", Uint8Array.fromHex(KAT.publicKey), ALGORITHM, false, [
+      "verify",
+    ]);
+    return signature.toHex() === KAT.signature &&
+      await subtle.verify(ALGORITHM, pub, signature, new Uint8Array());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes a fresh key pair from the platform's secure random source.
+ *
+ * @param options The `backend`.
+ * @returns A 32-byte secret key (seed) and its 32-byte public key.
+ * @throws {RangeError} For an unknown backend.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, publicKeyFromSecret } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const { secretKey, publicKey } = await generateKeyPair();
+ * assert.deepEqual(await publicKeyFromSecret(secretKey), publicKey);
+ * ```
+ */
+export async function generateKeyPair(options: Ed25519Options = {}): Promise<Ed25519KeyPair> {
+  const backend = await resolveEd25519Backend(options.backend);
+  if (backend === "webcrypto") {
+    const pair = await crypto.subtle.generateKey(ALGORITHM, true, [
+      "sign",
+      "verify",
+    ]) as CryptoKeyPair;
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+    const secretKey = pkcs8.slice(PKCS8_PREFIX.length);
+    pkcs8.fill(0);
+    const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+    return { secretKey, publicKey };
+  }
+  const secretKey = ed.utils.randomSecretKey();
+  return { secretKey, publicKey: await ed.getPublicKeyAsync(secretKey) };
+}
+
+/**
+ * Derives the public key of a secret key (RFC 8032 §5.1.5).
+ *
+ * @param secretKey The 32-byte seed.
+ * @param options The `backend`.
+ * @returns The 32-byte public key.
+ * @throws {TypeError} When `secretKey` is not a `Uint8Array`.
+ * @throws {RangeError} When `secretKey` is not 32 bytes, or for an unknown backend.
+ *
+ * @example RFC 8032 §7.1 TEST 1
+ * ```ts
+ * import { decodeKey, encodeHex, publicKeyFromSecret } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const secretKey = decodeKey("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+ * assert.equal(
+ *   encodeHex(await publicKeyFromSecret(secretKey)),
+ *   "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+ * );
+ * ```
+ */
+export async function publicKeyFromSecret(
+  secretKey: Uint8Array,
+  options: Ed25519Options = {},
+): Promise<Uint8Array> {
+  checkBytes(secretKey, "secretKey", KEY_LENGTH);
+  const backend = await resolveEd25519Backend(options.backend);
+  return backend === "webcrypto"
+    ? await webCryptoPublicKey(secretKey)
+    : await ed.getPublicKeyAsync(secretKey.slice());
+}
+
+/**
+ * Signs a message (RFC 8032 §5.1.6). Signatures are deterministic, so both
+ * backends return the same bytes. To sign many messages with one key, make an
+ * {@linkcode Ed25519Signer}: it imports the key once.
+ *
+ * @param message The bytes to sign.
+ * @param secretKey The 32-byte seed.
+ * @param options The `backend`.
+ * @returns The 64-byte signature `R || S`.
+ * @throws {TypeError} When `message` or `secretKey` is not a `Uint8Array`.
+ * @throws {RangeError} When `secretKey` is not 32 bytes, or for an unknown backend.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, sign, verify } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const { secretKey, publicKey } = await generateKeyPair();
+ * const message = new TextEncoder().encode("hello");
+ * const signature = await sign(message, secretKey);
+ * assert.equal(signature.length, 64);
+ * assert.equal(await verify(signature, message, publicKey), true);
+ * ```
+ */
+export async function sign(
+  message: Uint8Array,
+  secretKey: Uint8Array,
+  options: Ed25519Options = {},
+): Promise<Uint8Array> {
+  checkBytes(message, "message");
+  const signer = await Ed25519Signer.create(secretKey, options);
+  return await signer.sign(message);
+}
+
+/**
+ * Checks a signature (RFC 8032 §5.1.7, cofactorless, strict encodings). A
+ * signature that does not verify, a public key that is not a canonical point
+ * or is of small order, and an `S` not below the group order all give
+ * `false`; only arguments of the wrong type or length throw. Imported public
+ * keys are cached, so verifying many signatures of one key imports it once.
+ *
+ * @param signature The 64-byte signature.
+ * @param message The signed bytes.
+ * @param publicKey The signer's 32-byte public key.
+ * @param options The `backend`.
+ * @returns Whether the signature is valid.
+ * @throws {TypeError} When an argument is not a `Uint8Array`.
+ * @throws {RangeError} When `signature` is not 64 bytes, `publicKey` not 32, or
+ * for an unknown backend.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, sign, verify } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const { secretKey, publicKey } = await generateKeyPair();
+ * const signature = await sign(Uint8Array.of(1, 2, 3), secretKey);
+ * assert.equal(await verify(signature, Uint8Array.of(1, 2, 3), publicKey, { backend: "noble" }), true);
+ * assert.equal(await verify(signature, Uint8Array.of(1, 2, 4), publicKey), false);
+ * await assert.rejects(verify(signature.subarray(1), Uint8Array.of(1, 2, 3), publicKey), RangeError);
+ * ```
+ */
+export async function verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+  options: Ed25519Options = {},
+): Promise<boolean> {
+  checkBytes(signature, "signature", SIGNATURE_LENGTH);
+  checkBytes(message, "message");
+  checkBytes(publicKey, "publicKey", KEY_LENGTH);
+  const backend = await resolveEd25519Backend(options.backend);
+  const entry = publicKeyEntry(publicKey);
+  if (entry.point === undefined) return false;
+  if (!isCanonicalScalar(signature.subarray(KEY_LENGTH))) return false;
+  if (backend === "webcrypto") {
+    let key = entry.webCryptoKey;
+    if (key === undefined) {
+      key = crypto.subtle.importKey("raw", bufferOf(publicKey), ALGORITHM, false, ["verify"]);
+      entry.webCryptoKey = key;
+      key.catch(() => {
+        if (entry.webCryptoKey === key) delete entry.webCryptoKey;
+      });
+    }
+    return await crypto.subtle.verify(ALGORITHM, await key, bufferOf(signature), bufferOf(message));
+  }
+  return await nobleVerify(signature, message, publicKey, entry.point);
+}
+
+/**
+ * Tells whether 32 bytes are a usable Ed25519 public key: the canonical
+ * encoding (RFC 8032 §5.1.3) of a curve point that is not of small order.
+ * {@linkcode verify} returns `false` for every other key.
+ *
+ * @param publicKey The candidate key.
+ * @returns Whether `verify` can accept signatures of this key.
+ * @throws {TypeError} When `publicKey` is not a `Uint8Array`.
+ * @throws {RangeError} When `publicKey` is not 32 bytes.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, isValidPublicKey } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isValidPublicKey((await generateKeyPair()).publicKey), true);
+ * const identity = new Uint8Array(32);
+ * identity[0] = 1; // the neutral point: every signature would "verify"
+ * assert.equal(isValidPublicKey(identity), false);
+ * ```
+ */
+export function isValidPublicKey(publicKey: Uint8Array): boolean {
+  checkBytes(publicKey, "publicKey", KEY_LENGTH);
+  return publicKeyEntry(publicKey).point !== undefined;
+}
+
+/**
+ * Signs with one secret key, imported once: holds a non-extractable WebCrypto
+ * key, or a private copy of the seed for the noble backend. Safe to use
+ * concurrently.
+ *
+ * @example
+ * ```ts
+ * import { Ed25519Signer, generateKeyPair, verify } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const { secretKey, publicKey } = await generateKeyPair();
+ * const signer = await Ed25519Signer.create(secretKey);
+ * assert.deepEqual(signer.publicKey, publicKey);
+ * const signature = await signer.sign(Uint8Array.of(42));
+ * assert.equal(await verify(signature, Uint8Array.of(42), publicKey), true);
+ * ```
+ */
+export class Ed25519Signer {
+  /** The implementation in use. */
+  readonly backend: "webcrypto" | "noble";
+  /** The public key, lowercase hex. */
+  readonly publicKeyHex: string;
+  readonly #publicKey: Uint8Array;
+  readonly #key: CryptoKey | Uint8Array;
+
+  private constructor(
+    backend: "webcrypto" | "noble",
+    publicKey: Uint8Array,
+    key: CryptoKey | Uint8Array,
+  ) {
+    this.backend = backend;
+    this.#publicKey = publicKey;
+    this.publicKeyHex = publicKey.toHex();
+    this.#key = key;
+  }
+
+  /**
+   * Imports a secret key.
+   *
+   * @param secretKey The 32-byte seed, as bytes or 64 hex characters.
+   * @param options The `backend`.
+   * @returns A signer for that key.
+   * @throws {TypeError} When `secretKey` is neither a `Uint8Array` nor a string.
+   * @throws {RangeError} When `secretKey` is not 32 bytes, or for an unknown backend.
+   * @throws {SyntaxError} When a string `secretKey` is not hex.
+   *
+   * @example
+   * ```ts
+   * import { Ed25519Signer } from "@wsrpc/protocol";
+   * import assert from "node:assert/strict";
+   *
+   * const signer = await Ed25519Signer.create(
+   *   "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+   *   { backend: "noble" },
+   * );
+   * assert.equal(signer.publicKeyHex, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+   * ```
+   */
+  static async create(
+    secretKey: Uint8Array | string,
+    options: Ed25519Options = {},
+  ): Promise<Ed25519Signer> {
+    const seed = decodeKey(secretKey);
+    const backend = await resolveEd25519Backend(options.backend);
+    if (backend === "webcrypto") {
+      const publicKey = await webCryptoPublicKey(seed);
+      const key = await importSecretKey(seed, false);
+      seed.fill(0);
+      return new Ed25519Signer(backend, publicKey, key);
+    }
+    return new Ed25519Signer(backend, await ed.getPublicKeyAsync(seed), seed);
+  }
+
+  /**
+   * The public key.
+   *
+   * @returns A copy of the 32-byte public key.
+   */
+  get publicKey(): Uint8Array {
+    return this.#publicKey.slice();
+  }
+
+  /**
+   * Signs a message (RFC 8032 §5.1.6).
+   *
+   * @param message The bytes to sign.
+   * @returns The 64-byte signature.
+   * @throws {TypeError} When `message` is not a `Uint8Array`.
+   *
+   * @example
+   * ```ts
+   * import { Ed25519Signer, generateKeyPair } from "@wsrpc/protocol";
+   * import assert from "node:assert/strict";
+   *
+   * const signer = await Ed25519Signer.create((await generateKeyPair()).secretKey);
+   * const [a, b] = await Promise.all([signer.sign(Uint8Array.of(1)), signer.sign(Uint8Array.of(1))]);
+   * assert.deepEqual(a, b); // deterministic
+   * ```
+   */
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    checkBytes(message, "message");
+    const key = this.#key;
+    if (key instanceof Uint8Array) return await ed.signAsync(message.slice(), key);
+    return new Uint8Array(await crypto.subtle.sign(ALGORITHM, key, bufferOf(message)));
+  }
+}
+
+/**
+ * Reads a 32-byte key given as 64 hex characters (either case) or as bytes.
+ *
+ * @param key The key, as hex or bytes.
+ * @returns A fresh copy of the 32 bytes.
+ * @throws {TypeError} When `key` is neither a string nor a `Uint8Array`.
+ * @throws {SyntaxError} When a string holds a character that is not hex.
+ * @throws {RangeError} When the key is not 32 bytes long.
+ *
+ * @example
+ * ```ts
+ * import { decodeKey } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(decodeKey("ab".repeat(32)).length, 32);
+ * assert.throws(() => decodeKey("ab".repeat(31)), RangeError);
+ * assert.throws(() => decodeKey("zz".repeat(32)), SyntaxError);
+ * ```
+ */
+export function decodeKey(key: Uint8Array | string): Uint8Array {
+  if (typeof key === "string") {
+    if (!/^[0-9a-fA-F]*$/.test(key)) {
+      throw new SyntaxError("Cannot decode key: it is not hexadecimal");
+    }
+    if (key.length !== 2 * KEY_LENGTH) {
+      throw new RangeError(
+        `Invalid key length: expected ${2 * KEY_LENGTH} hex characters, got ${key.length}`,
+      );
+    }
+    return Uint8Array.fromHex(key);
+  }
+  if (!(key instanceof Uint8Array)) {
+    throw new TypeError(`Invalid key: expected a hex string or a Uint8Array, got ${describe(key)}`);
+  }
+  checkBytes(key, "key", KEY_LENGTH);
+  return key.slice();
+}
+
+/**
+ * Encodes bytes as lowercase hex, the form keys and signatures take in JSON.
+ *
+ * @param bytes The bytes.
+ * @returns Two lowercase hex characters per byte.
+ * @throws {TypeError} When `bytes` is not a `Uint8Array`.
+ *
+ * @example
+ * ```ts
+ * import { encodeHex } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(encodeHex(Uint8Array.of(0, 171, 255)), "00abff");
+ * ```
+ */
+export function encodeHex(bytes: Uint8Array): string {
+  checkBytes(bytes, "bytes");
+  return bytes.toHex();
+}
+
+// Public keys: validated once, with their imported WebCrypto key.
+
+interface PublicKeyEntry {
+  /** The decoded point, or undefined when the key is not acceptable. */
+  point: ed.Point | undefined;
+  webCryptoKey?: Promise<CryptoKey>;
+}
+
+const PUBLIC_KEY_CACHE_SIZE = 1024;
+const publicKeys = new Map<string, PublicKeyEntry>();
+
+function publicKeyEntry(publicKey: Uint8Array): PublicKeyEntry {
+  const hex = publicKey.toHex();
+  let entry = publicKeys.get(hex);
+  if (entry !== undefined) {
+    // Most recently used last, so eviction drops the least recently used.
+    publicKeys.delete(hex);
+    publicKeys.set(hex, entry);
+    return entry;
+  }
+  entry = { point: decodePublicKey(publicKey) };
+  if (publicKeys.size >= PUBLIC_KEY_CACHE_SIZE) {
+    publicKeys.delete(publicKeys.keys().next().value as string);
+  }
+  publicKeys.set(hex, entry);
+  return entry;
+}
+
+/** RFC 8032 §5.1.3 decoding with y < p, rejecting x = 0 with the sign bit set, and small-order points. */
+function decodePublicKey(publicKey: Uint8Array): ed.Point | undefined {
+  try {
+    const point = ed.Point.fromBytes(publicKey, false);
+    return point.isSmallOrder() ? undefined : point;
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 8032 §5.1.7 step 1: S must be in [0, L). `s` is 32 bytes, little-endian. */
+function isCanonicalScalar(s: Uint8Array): boolean {
+  return BigInt("0x" + s.toReversed().toHex()) < GROUP_ORDER;
+}
+
+/**
+ * The cofactorless equation, as WebCrypto implementations check it:
+ * encode([S]B - [k]A) must equal the signature's R bytes. noble's own verify
+ * is cofactored, which accepts signatures whose R has a small-order
+ * component; WebCrypto rejects those, so noble's verify is not used.
+ */
+async function nobleVerify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+  point: ed.Point,
+): Promise<boolean> {
+  const r = signature.subarray(0, KEY_LENGTH);
+  const s = BigInt("0x" + signature.subarray(KEY_LENGTH).toReversed().toHex());
+  const hashInput = new Uint8Array(2 * KEY_LENGTH + message.length);
+  hashInput.set(r, 0);
+  hashInput.set(publicKey, KEY_LENGTH);
+  hashInput.set(message, 2 * KEY_LENGTH);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", hashInput));
+  const k = BigInt("0x" + digest.toReversed().toHex()) % GROUP_ORDER;
+  const expected = ed.Point.BASE.multiply(s, false).subtract(point.multiply(k, false));
+  const encoded = expected.is0() ? IDENTITY_ENCODING : expected.toBytes();
+  return timingSafeEqual(encoded, r);
+}
+
+function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+async function importSecretKey(seed: Uint8Array, extractable: boolean): Promise<CryptoKey> {
+  const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + KEY_LENGTH);
+  pkcs8.set(PKCS8_PREFIX, 0);
+  pkcs8.set(seed, PKCS8_PREFIX.length);
+  try {
+    return await crypto.subtle.importKey("pkcs8", pkcs8, ALGORITHM, extractable, ["sign"]);
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+async function webCryptoPublicKey(seed: Uint8Array): Promise<Uint8Array> {
+  const key = await importSecretKey(seed, true);
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  if (typeof jwk.x !== "string") {
+    throw new TypeError("Cannot derive public key: WebCrypto JWK has no x");
+  }
+  return Uint8Array.fromBase64(jwk.x, { alphabet: "base64url" });
+}
+
+/** The bytes on a plain ArrayBuffer, as WebCrypto wants them (copied only when needed). */
+function bufferOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer
+    ? bytes as Uint8Array<ArrayBuffer>
+    : new Uint8Array(bytes);
+}
+
+function checkBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`Invalid ${name}: expected a Uint8Array, got ${describe(value)}`);
+  }
+  if (length !== undefined && value.length !== length) {
+    throw new RangeError(`Invalid ${name} length: expected ${length} bytes, got ${value.length}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return `string ${JSON.stringify(value.slice(0, 16))}`;
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}

@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import {
+  Conn,
+  ConnectionClosedError,
+  HandshakeError,
+  InvalidCommandError,
+  ProtocolError,
+} from "../mod.ts";
+import { demoAPI, demoHandlers } from "../lib/demo.ts";
+import { delay, startServer, waitFor } from "./_server.ts";
+
+/**
+ * A scripted raw WebSocket server: `onSocket` gets each server-side socket
+ * and the frames it receives. For cases the real Server never produces.
+ */
+function scriptedServer(
+  onSocket: (socket: WebSocket, received: string[], headers: Headers) => void,
+) {
+  const sockets: WebSocket[] = [];
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const headers = new Headers(req.headers); // unreadable after the upgrade
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    const received: string[] = [];
+    sockets.push(socket);
+    socket.addEventListener("message", (e) => received.push(e.data));
+    onSocket(socket, received, headers);
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${http.addr.port}/`,
+    sockets,
+    async [Symbol.asyncDispose]() {
+      for (const s of sockets) if (s.readyState < WebSocket.CLOSING) s.close();
+      await http.shutdown();
+    },
+  };
+}
+
+const ping = (id = "0") =>
+  `{"header":{"command":"demo-ping-request","id":"${id}"},"payload":{"timestamp":1}}`;
+
+Deno.test("Conn.connect() reads the server's first message before it resolves", async () => {
+  let sendFirst!: () => void;
+  await using srv = scriptedServer((socket) => {
+    sendFirst = () => socket.send(ping());
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  let connected = false;
+  const connecting = conn.connect().then(() => connected = true);
+  await waitFor(() => sendFirst !== undefined && srv.sockets[0]?.readyState === WebSocket.OPEN);
+  await delay(50);
+  assert.equal(connected, false, "still waiting for the first message");
+  sendFirst();
+  await connecting;
+  assert.equal(conn.isOnline, true);
+  assert.equal(conn.connectCount, 1);
+});
+
+Deno.test("Conn.connect() times out on a server that never sends its first message", async () => {
+  await using srv = scriptedServer(() => {});
+  await using conn = new Conn(srv.url, { connectTimeoutMs: 150 });
+  const error = await conn.connect().catch((e) => e);
+  assert.ok(error instanceof DOMException);
+  assert.equal(error.name, "TimeoutError");
+  assert.match(error.message, /Connect timed out after 150 ms/);
+  assert.equal(conn.isOnline, false);
+});
+
+Deno.test("Conn.connect() rejects clearly on a refused connection and a bad URL", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close(); // nothing listens there now
+  const conn = new Conn(`ws://127.0.0.1:${port}/`);
+  const error = await conn.connect().catch((e) => e);
+  assert.ok(error instanceof ConnectionClosedError, String(error));
+  assert.match(error.message, new RegExp(`^Cannot connect to ws://127.0.0.1:${port}/: `));
+  assert.throws(() => new Conn("not a url"), SyntaxError);
+  assert.throws(() => new Conn("ftp://127.0.0.1/"), /scheme must be ws: or wss:/);
+  assert.equal(new Conn("http://127.0.0.1:1/x").url, "ws://127.0.0.1:1/x");
+});
+
+Deno.test("Conn.call() numbers requests 1, 2, ... and matches out-of-order responses", async () => {
+  await using srv = scriptedServer((socket, received) => {
+    socket.addEventListener("open", () => socket.send(ping()));
+    socket.addEventListener("message", () => {
+      if (received.length < 3) return;
+      // Answer the three requests in reverse order.
+      for (const text of [...received].reverse()) {
+        const { header, payload } = JSON.parse(text);
+        socket.send(
+          JSON.stringify({ header: { command: "demo-echo-response", id: header.id }, payload }),
+        );
+      }
+    });
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const results = await Promise.all(["a", "b", "c"].map((p) => conn.call("demo-echo-request", p)));
+  assert.deepEqual(results, ["a", "b", "c"]);
+});
+
+Deno.test('Conn sends the ids "1", "2", "3" in order, one frame per call', async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  const sent: string[] = [];
+  await using conn = new Conn(srv.url, {
+    api: demoAPI,
+    onMessage: (direction, m) => {
+      if (direction === "send") sent.push((m as { header: { id: string } }).header.id);
+    },
+  });
+  await conn.connect();
+  for (let i = 0; i < 3; i++) await conn.call("demo-echo-request", i);
+  assert.deepEqual(sent, ["1", "2", "3"]);
+});
+
+Deno.test("Conn.read() gets pushes and responses whose id matches no call", async () => {
+  await using srv = scriptedServer((socket) => {
+    socket.addEventListener("open", () => {
+      socket.send(ping());
+      socket.send('{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
+      socket.send('{"header":{"command":"demo-echo-response","id":"999"},"payload":"stray"}');
+      socket.send('{"header":{"command":"not-in-api"},"payload":null}');
+      socket.send('{"header":{"command":"demo-event-notification"},"payload":{"seq":2}}');
+    });
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  assert.deepEqual(await conn.read(), {
+    command: "demo-event-notification",
+    id: "",
+    payload: { seq: 1 },
+  });
+  assert.deepEqual(await conn.read(), {
+    command: "demo-echo-response",
+    id: "999",
+    payload: "stray",
+  });
+  await assert.rejects(
+    conn.read(),
+    InvalidCommandError,
+    "an invalid push is reported, not dropped",
+  );
+  assert.deepEqual(await conn.readJSON(), {
+    header: { command: "demo-event-notification" },
+    payload: { seq: 2 },
+  });
+  assert.equal(conn.isOnline, true, "an invalid push does not close the connection");
+});
+
+Deno.test("Conn.read() keeps a bounded queue and counts what it drops", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(srv.url, { api: demoAPI, pushQueueSize: 5 });
+  await conn.connect();
+  await conn.call("demo-notify-request", { count: 8 });
+  await waitFor(() => conn.droppedPushes === 3);
+  const seqs = [];
+  for (let i = 0; i < 5; i++) seqs.push(((await conn.read()).payload as { seq: number }).seq);
+  assert.deepEqual(seqs, [4, 5, 6, 7, 8], "the oldest were dropped");
+});
+
+Deno.test("Conn.call() rejects with ProtocolError on an error payload, unless told not to", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const error = await conn.call("demo-fail-request", null).catch((e) => e);
+  assert.ok(error instanceof ProtocolError);
+  assert.equal(error.message, "demo failure, as requested");
+  const raw = await conn.call("demo-fail-request", null, { rejectErrors: false });
+  assert.equal((raw.error as { message: string }).message, "demo failure, as requested");
+  await using lenient = new Conn(srv.url, { api: demoAPI, rejectErrors: false });
+  await lenient.connect();
+  assert.ok((await lenient.call("demo-fail-request", null)).error);
+});
+
+Deno.test("Conn.call() honours a per-call timeout and signal, and the connection survives", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const timedOut = await conn.call("demo-sleep-request", { ms: 500 }, { timeoutMs: 50 }).catch((
+    e,
+  ) => e);
+  assert.equal(timedOut.name, "TimeoutError");
+  assert.match(timedOut.message, /Call "demo-sleep-request" timed out after 50 ms/);
+  const controller = new AbortController();
+  const aborted = conn.call("demo-sleep-request", { ms: 500 }, { signal: controller.signal });
+  controller.abort(new Error("user gave up"));
+  await assert.rejects(aborted, /user gave up/);
+  assert.equal(conn.pendingCalls, 0);
+  assert.deepEqual(await conn.call("demo-sleep-request", { ms: 1 }), { ms: 1 });
+});
+
+Deno.test("Conn rejects every pending call at once when the socket drops", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const calls = Array.from({ length: 20 }, () => conn.call("demo-sleep-request", { ms: 10_000 }));
+  await waitFor(() => [...srv.server.sessions.values()][0]?.inFlight === 20);
+  const started = Date.now();
+  [...srv.server.sessions.values()][0]!.close(1011, "boom");
+  const results = await Promise.allSettled(calls);
+  assert.ok(Date.now() - started < 1_000, "settled promptly");
+  for (const r of results) {
+    assert.equal(r.status, "rejected");
+    assert.ok(r.reason instanceof ConnectionClosedError);
+    assert.equal(r.reason.code, 1011);
+    assert.equal(r.reason.reason, "boom");
+  }
+  assert.equal(conn.isOnline, false);
+  await assert.rejects(
+    conn.call("demo-echo-request", 1),
+    ConnectionClosedError,
+    "no reconnect: fails fast",
+  );
+  await assert.rejects(conn.read(), ConnectionClosedError);
+});
+
+Deno.test("Conn.close() rejects pending calls, ends read() and the iterator", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  const conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const pending = conn.call("demo-sleep-request", { ms: 10_000 }).catch((e) => e);
+  const reading = conn.read().catch((e) => e);
+  const iterated: unknown[] = [];
+  const iterating = (async () => {
+    for await (const push of conn) iterated.push(push);
+  })();
+  await delay(20);
+  await conn.close(1000, "bye");
+  const error = await pending;
+  assert.ok(error instanceof ConnectionClosedError);
+  assert.equal(error.reason, "bye");
+  assert.ok((await reading) instanceof ConnectionClosedError);
+  await iterating;
+  assert.deepEqual(iterated, []);
+  await conn.close(); // idempotent
+});
+
+Deno.test("Conn reconnects with backoff after a drop, and calls made while offline wait", async () => {
+  const srv = startServer(demoAPI, { handlers: demoHandlers });
+  const port = srv.port;
+  const events: string[] = [];
+  await using conn = new Conn(srv.url, {
+    api: demoAPI,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    onConnect: () => events.push("connect"),
+    onDisconnect: (e) => events.push(`disconnect ${e.code}`),
+  });
+  await conn.connect();
+  await srv.close(); // the server goes away: 1001
+  await waitFor(() => !conn.isOnline);
+  const waiting = conn.call("demo-echo-request", "after restart", { timeoutMs: 5_000 });
+  await delay(150); // a few failed attempts against a closed port
+  // The server returns on the same port.
+  const { Server } = await import("../mod.ts");
+  const { createHandler } = await import("../lib/deno.ts");
+  const server = new Server(demoAPI, { handlers: demoHandlers });
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {} },
+    createHandler(server, { path: "/v1/ws" }),
+  );
+  try {
+    assert.equal(await waiting, "after restart");
+    assert.equal(conn.connectCount, 2);
+    assert.deepEqual(events, ["connect", "disconnect 1001", "connect"]);
+  } finally {
+    await conn.close();
+    await server.shutdown({ graceMs: 0 });
+    await http.shutdown();
+  }
+});
+
+Deno.test("Conn keepalive measures round-trip time", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(srv.url, { api: demoAPI, keepalive: { intervalMs: 20 } });
+  await conn.connect();
+  await waitFor(() => conn.rtt !== undefined);
+  assert.ok(conn.rtt! >= 0 && conn.rtt! < 5_000);
+  assert.throws(() => new Conn(srv.url, { keepalive: {} }), /no ping command/);
+});
+
+Deno.test("Conn keepalive closes a connection whose server stops answering", async () => {
+  await using srv = scriptedServer((socket) =>
+    socket.addEventListener("open", () => socket.send(ping()))
+  );
+  const dropped: ConnectionClosedError[] = [];
+  await using conn = new Conn(srv.url, {
+    api: demoAPI,
+    keepalive: { intervalMs: 20, timeoutMs: 50 },
+    onDisconnect: (e) => dropped.push(e),
+  });
+  await conn.connect();
+  await waitFor(() => dropped.length === 1);
+  assert.equal(dropped[0]!.code, 1001);
+  assert.equal(dropped[0]!.reason, "keepalive timeout");
+});
+
+Deno.test("Conn sends headers on the upgrade request", async () => {
+  let seen = "";
+  await using srv = scriptedServer((socket, _received, headers) => {
+    seen = headers.get("authorization") ?? "";
+    socket.addEventListener("open", () => socket.send(ping()));
+  });
+  await using conn = new Conn(srv.url, { headers: { authorization: "Bearer t0ken" } });
+  await conn.connect();
+  assert.equal(seen, "Bearer t0ken");
+});
+
+Deno.test("Conn reports a failed handshake as HandshakeError", async () => {
+  await using srv = scriptedServer((socket) =>
+    socket.addEventListener("open", () => socket.close(4100, "invalid public key"))
+  );
+  await using conn = new Conn(srv.url, {
+    authenticator: {
+      handshakeClient: async (c, signal) => void await c.readJSON(signal),
+      handshakeServer: () => Promise.reject(new Error("unused")),
+    },
+  });
+  const error = await conn.connect().catch((e) => e);
+  assert.ok(error instanceof HandshakeError);
+  assert.equal(
+    error.message,
+    'failed to handshake with server: Connection closed: 4100 "invalid public key"',
+  );
+  assert.ok(error.cause instanceof ConnectionClosedError);
+});
+
+Deno.test("Conn keeps integers beyond 2^53 exact both ways", async () => {
+  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const value = { height: 18446744073709551615n, small: 1, neg: -(2n ** 63n) };
+  assert.deepEqual(await conn.call("demo-echo-request", value), value);
+});

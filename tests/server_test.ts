@@ -1,0 +1,345 @@
+import assert from "node:assert/strict";
+import {
+  Conn,
+  ConnectionClosedError,
+  defineAPI,
+  errorf,
+  type Handlers,
+  ProtocolError,
+  type StandardSchemaV1,
+  unchecked,
+} from "../mod.ts";
+import { demoAPI, demoHandlers } from "../lib/demo.ts";
+import { delay, RawClient, rawConnect, startServer, waitFor } from "./_server.ts";
+
+const count: StandardSchemaV1<{ count: number }> = {
+  "~standard": {
+    version: 1,
+    vendor: "test",
+    validate: (v) =>
+      Number.isInteger((v as { count?: unknown })?.count)
+        ? { value: v as { count: number } }
+        : { issues: [{ message: "expected an integer", path: ["count"] }] },
+  },
+};
+
+const api = defineAPI({
+  ...demoAPI.definition,
+  "t-count-request": count,
+  "t-count-response": unchecked<{ doubled: number }>(),
+  "t-secret-request": unchecked<null>(),
+  "t-secret-response": unchecked<null>(),
+  "t-traced-request": unchecked<null>(),
+  "t-traced-response": unchecked<null>(),
+  "t-hang-request": unchecked<null>(),
+  "t-hang-response": unchecked<null>(),
+  "t-orphan-response": unchecked<null>(),
+});
+
+interface Logged {
+  error: Error;
+  session: string;
+}
+
+function start(options: Partial<Parameters<typeof startServer<typeof api>>[1]> = {}) {
+  const logged: Logged[] = [];
+  const hangs: AbortSignal[] = [];
+  const server = startServer(api, {
+    handlers: {
+      // The demo handlers serve the demo commands of this larger API.
+      ...(demoHandlers as unknown as Handlers<typeof api>),
+      "t-count-request": ({ count }) => ({ doubled: count * 2 }),
+      "t-secret-request": () => {
+        throw new Error("database password is hunter2");
+      },
+      "t-traced-request": () => {
+        throw errorf("disk %s is full", "sda");
+      },
+      "t-hang-request": (_payload, { signal }) => {
+        hangs.push(signal);
+        return new Promise<null>(() => {});
+      },
+    },
+    onError: (error, session) => logged.push({ error, session: session.id }),
+    ...options,
+  });
+  return { ...server, logged, hangs };
+}
+
+/** Sends `frame` on a fresh raw connection and returns the close status the server chose. */
+async function closeStatusFor(url: string, frame: string | Uint8Array) {
+  await using client = await rawConnect(url);
+  client.send(frame);
+  return await client.closed;
+}
+
+Deno.test('Server sends the initial ping with id "0" first, exactly as Go does', async () => {
+  await using srv = start();
+  await using client = new RawClient(srv.url);
+  await client.opened;
+  const before = Math.floor(Date.now() / 1000);
+  const raw = await (async () => {
+    while (client.frames.length === 0) await delay(5);
+    return client.frames[0]!;
+  })();
+  const match = raw.match(
+    /^\{"header":\{"command":"demo-ping-request","id":"0"\},"payload":\{"timestamp":(\d+)\}\}$/,
+  );
+  assert.ok(match, raw);
+  assert.ok(Number(match[1]) >= before);
+});
+
+Deno.test("Server answers with the request's id, concurrently and out of order", async () => {
+  await using srv = start();
+  await using client = await rawConnect(srv.url);
+  client.send('{"header":{"command":"demo-sleep-request","id":"a"},"payload":{"ms":200}}');
+  client.send('{"header":{"command":"demo-sleep-request","id":"b"},"payload":{"ms":1}}');
+  const first = await client.next();
+  const second = await client.next();
+  assert.deepEqual(first, {
+    header: { command: "demo-sleep-response", id: "b" },
+    payload: { ms: 1 },
+  });
+  assert.deepEqual(second, {
+    header: { command: "demo-sleep-response", id: "a" },
+    payload: { ms: 200 },
+  });
+});
+
+Deno.test("Server closes the connection on each kind of bad frame, with a defined status", async (t) => {
+  await using srv = start({ readLimit: 1024, maxDepth: 8 });
+  const table: [string, string | Uint8Array, number, RegExp][] = [
+    ["malformed JSON", '{"header":', 1007, /failed to unmarshal JSON/],
+    ["a binary frame", new Uint8Array([1, 2, 3]), 1003, /expected text message/],
+    [
+      "a frame over the read limit",
+      JSON.stringify({ s: "x".repeat(1100) }),
+      1009,
+      /read limited at 1024 bytes/,
+    ],
+    ["nesting over the depth limit", "[".repeat(9) + "]".repeat(9), 1009, /nested deeper than 8/],
+    [
+      "a message that is not an object",
+      "[1,2]",
+      1008,
+      /invalid command: message is not a JSON object/,
+    ],
+    ["a missing header", '{"payload":null}', 1008, /invalid command: field "header" is missing/],
+    [
+      "an id that is not a string",
+      '{"header":{"command":"demo-ping-request","id":7},"payload":null}',
+      1008,
+      /"header.id" is a number/,
+    ],
+    [
+      "an unknown command",
+      '{"header":{"command":"evil-request","id":"1"}}',
+      1008,
+      /invalid command: unknown command "evil-request"/,
+    ],
+    [
+      "a command with no handler",
+      '{"header":{"command":"t-orphan-response","id":"1"}}',
+      1008,
+      /no handler for "t-orphan-response"/,
+    ],
+  ];
+  for (const [name, frame, code, reason] of table) {
+    await t.step(`${name}: close ${code}`, async () => {
+      const status = await closeStatusFor(srv.url, frame);
+      assert.equal(status.code, code);
+      assert.match(status.reason, reason);
+    });
+  }
+  await t.step("a frame exactly at the read limit is accepted", async () => {
+    await using client = await rawConnect(srv.url);
+    const prefix = '{"header":{"command":"demo-echo-request","id":"1"},"payload":"';
+    const frame = prefix + "x".repeat(1024 - prefix.length - 2) + '"}';
+    assert.equal(frame.length, 1024);
+    client.send(frame);
+    const reply = await client.next();
+    assert.equal((reply.payload as string).length, 1024 - prefix.length - 2);
+  });
+  await t.step("the server kept serving other connections throughout", async () => {
+    await using conn = new Conn(srv.url, { api });
+    await conn.connect();
+    assert.deepEqual(await conn.call("t-count-request", { count: 21 }), { doubled: 42 });
+    assert.equal(srv.server.sessions.size, 1);
+  });
+});
+
+Deno.test("Server answers a payload that fails its schema with an error and keeps the connection", async () => {
+  await using srv = start();
+  await using client = await rawConnect(srv.url);
+  client.send('{"header":{"command":"t-count-request","id":"9"},"payload":{"count":"many"}}');
+  const reply = await client.next();
+  assert.deepEqual(reply.header, { command: "t-count-response", id: "9" });
+  const error = (reply.payload as { error: { message: string; trace?: string } }).error;
+  assert.equal(
+    error.message,
+    'invalid command: invalid payload for "t-count-request": count: expected an integer',
+  );
+  assert.equal(error.trace, undefined, "a request error has no trace");
+  client.send('{"header":{"command":"t-count-request","id":"10"},"payload":{"count":2}}');
+  assert.deepEqual((await client.next()).payload, { doubled: 4 });
+});
+
+Deno.test("Server keeps internal errors off the wire and logs them with the trace", async () => {
+  await using srv = start();
+  await using conn = new Conn(srv.url, { api });
+  await conn.connect();
+  const error = await conn.call("t-secret-request", null).then(
+    () => assert.fail("should reject"),
+    (e) => e,
+  );
+  assert.ok(error instanceof ProtocolError);
+  assert.equal(error.message, "internal error");
+  assert.match(error.trace, /^[0-9a-f]{16}$/);
+  assert.ok(!String(error).includes("hunter2"));
+  assert.equal(srv.logged.length, 1);
+  assert.ok(srv.logged[0]!.error.message.includes("hunter2"));
+  assert.ok(srv.logged[0]!.error.message.includes(error.trace), "same trace in the log");
+
+  const traced = await conn.call("t-traced-request", null).catch((e) => e);
+  assert.ok(traced instanceof ProtocolError);
+  assert.equal(traced.message, "disk sda is full");
+  assert.equal(srv.logged.length, 2, "traced protocol errors are logged");
+  assert.equal((srv.logged[1]!.error as ProtocolError).trace, traced.trace);
+
+  await assert.rejects(conn.call("demo-fail-request", null), ProtocolError);
+  assert.equal(srv.logged.length, 2, "request errors are not logged");
+});
+
+Deno.test("Server answers a request that times out, and aborts the handler's signal", async () => {
+  await using srv = start({ requestTimeoutMs: 100 });
+  await using conn = new Conn(srv.url, { api });
+  await conn.connect();
+  const error = await conn.call("t-hang-request", null).catch((e) => e);
+  assert.ok(error instanceof ProtocolError);
+  assert.equal(error.message, "request timed out");
+  assert.equal(srv.hangs.length, 1);
+  assert.equal(srv.hangs[0]!.aborted, true);
+  assert.equal([...srv.server.sessions.values()][0]!.inFlight, 0);
+});
+
+Deno.test("Server answers a request flood past maxInFlight with errors and stays responsive", async () => {
+  await using srv = start({ maxInFlight: 4 });
+  await using client = await rawConnect(srv.url);
+  for (let i = 1; i <= 10; i++) {
+    client.send(`{"header":{"command":"demo-sleep-request","id":"${i}"},"payload":{"ms":300}}`);
+  }
+  const replies = [];
+  for (let i = 0; i < 10; i++) replies.push(await client.next());
+  const refused = replies.filter((r) => (r.payload as { error?: unknown }).error !== undefined);
+  const served = replies.filter((r) => (r.payload as { ms?: number }).ms === 300);
+  assert.equal(refused.length, 6);
+  assert.equal(served.length, 4);
+  assert.match(
+    (refused[0]!.payload as { error: { message: string } }).error.message,
+    /too many requests in flight \(limit 4\)/,
+  );
+  // Another connection is unaffected meanwhile.
+  await using conn = new Conn(srv.url, { api });
+  await conn.connect();
+  assert.equal((await conn.call("demo-echo-request", "still here")) as string, "still here");
+});
+
+Deno.test("Server frees a session and its in-flight work when the client vanishes mid-call", async () => {
+  await using srv = start();
+  const client = await rawConnect(srv.url);
+  client.send('{"header":{"command":"t-hang-request","id":"1"},"payload":null}');
+  await waitFor(() => srv.hangs.length === 1);
+  assert.equal(srv.server.sessions.size, 1);
+  client.socket.close();
+  await client.closed;
+  await waitFor(() => srv.server.sessions.size === 0);
+  assert.equal(srv.hangs[0]!.aborted, true, "the handler saw the client go");
+});
+
+Deno.test("Server refuses upgrades it should not accept, before upgrading", async (t) => {
+  await using srv = start({ origins: ["https://app.example"], maxConnections: 1 });
+  const http = srv.url.replace("ws:", "http:");
+  const upgrade = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+  };
+  await t.step("a plain HTTP request: 426", async () => {
+    const res = await fetch(http);
+    assert.equal(res.status, 426);
+    await res.body?.cancel();
+  });
+  await t.step("an Origin outside the allow-list: 403", async () => {
+    const res = await fetch(http, { headers: { ...upgrade, origin: "https://evil.example" } });
+    assert.equal(res.status, 403);
+    await res.body?.cancel();
+  });
+  await t.step("an allowed Origin and no Origin are accepted", async () => {
+    await using conn = new Conn(srv.url, { headers: { origin: "https://app.example" } });
+    await conn.connect();
+    assert.equal(conn.isOnline, true);
+  });
+  await t.step("past maxConnections: 503", async () => {
+    await using first = await rawConnect(srv.url);
+    const res = await fetch(http, { headers: upgrade });
+    assert.equal(res.status, 503);
+    await res.body?.cancel();
+    assert.equal(first.socket.readyState, WebSocket.OPEN);
+  });
+});
+
+Deno.test("Server checks same-origin by default when a browser sends Origin", async () => {
+  await using srv = start();
+  await using same = new Conn(srv.url, { headers: { origin: `http://127.0.0.1:${srv.port}` } });
+  await same.connect();
+  const cross = new Conn(srv.url, { headers: { origin: "https://evil.example" } });
+  await assert.rejects(cross.connect(), ConnectionClosedError);
+});
+
+Deno.test("Server closes with 4100 when authorize() refuses the session", async () => {
+  await using srv = start({ authorize: (session) => session.remoteAddr === "nobody" });
+  await using client = new RawClient(srv.url);
+  const status = await client.closed;
+  assert.deepEqual(status, { code: 4100, reason: "invalid public key" });
+  assert.equal(client.frames.length, 0, "no ping before authorization");
+});
+
+Deno.test("Server.shutdown() finishes in-flight work, then closes with 1001", async () => {
+  const srv = start();
+  await using conn = new Conn(srv.url, { api });
+  await conn.connect();
+  const inFlight = conn.call("demo-sleep-request", { ms: 150 });
+  await delay(30);
+  const closing = srv.server.shutdown({ graceMs: 2_000 });
+  assert.equal(srv.server.accepting, false);
+  assert.deepEqual(await inFlight, { ms: 150 }, "in-flight request finished");
+  await closing;
+  const after = await conn.call("demo-echo-request", 1).catch((e) => e);
+  assert.ok(after instanceof ConnectionClosedError);
+  assert.equal(after.code, 1001);
+  assert.equal(after.reason, "server shutting down");
+  await srv.close();
+});
+
+Deno.test("Session.push() sends id-less notifications that Conn.read() receives", async () => {
+  await using srv = start();
+  await using conn = new Conn(srv.url, { api });
+  await conn.connect();
+  assert.deepEqual(await conn.call("demo-notify-request", { count: 3 }), { count: 3 });
+  const seqs = [];
+  for await (const push of conn) {
+    assert.equal(push.command, "demo-event-notification");
+    assert.equal(push.id, "");
+    seqs.push((push.payload as { seq: number }).seq);
+    if (seqs.length === 3) break;
+  }
+  assert.deepEqual(seqs, [1, 2, 3]);
+});
+
+Deno.test("Server closes idle connections when idleTimeoutMs is set", async () => {
+  await using srv = start({ idleTimeoutMs: 100 });
+  await using client = await rawConnect(srv.url);
+  const status = await client.closed;
+  assert.deepEqual(status, { code: 1008, reason: "idle timeout" });
+});

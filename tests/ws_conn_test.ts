@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { ConnectionClosedError, WSConn } from "../mod.ts";
+
+/** A raw echo-ish server: runs `onSocket` for each server-side socket. */
+function rawServer(onSocket: (socket: WebSocket) => void) {
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    onSocket(socket);
+    return response;
+  });
+  return { url: `ws://127.0.0.1:${http.addr.port}/`, [Symbol.asyncDispose]: () => http.shutdown() };
+}
+
+Deno.test("WSConn sends writes made while connecting once the socket opens", async () => {
+  await using srv = rawServer((socket) => {
+    socket.addEventListener("message", (e) => socket.send(`{"echo":${e.data}}`));
+  });
+  await using conn = new WSConn(new WebSocket(srv.url));
+  await conn.writeJSON({ n: 1 }); // still CONNECTING: queued
+  await conn.writeJSON({ n: 2 });
+  assert.deepEqual(await conn.readJSON(), { echo: { n: 1 } });
+  assert.deepEqual(await conn.readJSON(), { echo: { n: 2 } });
+});
+
+Deno.test("WSConn.readJSON() returns frames that arrived before the close, then rejects", async () => {
+  await using srv = rawServer((socket) => {
+    socket.addEventListener("open", () => {
+      socket.send('"a"');
+      socket.send('"b"');
+      socket.close(4000, "done");
+    });
+  });
+  const conn = new WSConn(new WebSocket(srv.url));
+  const status = await conn.closed;
+  assert.deepEqual(status, { code: 4000, reason: "done" });
+  assert.equal(await conn.readJSON(), "a");
+  assert.equal(await conn.readJSON(), "b");
+  const error = await conn.readJSON().catch((e) => e);
+  assert.ok(error instanceof ConnectionClosedError);
+  assert.equal(error.code, 4000);
+  await assert.rejects(conn.writeJSON(1), ConnectionClosedError);
+});
+
+Deno.test("WSConn.readJSON() can be aborted without losing the next frame", async () => {
+  let send!: (text: string) => void;
+  await using srv = rawServer((socket) => send = (text) => socket.send(text));
+  await using conn = new WSConn(new WebSocket(srv.url));
+  const controller = new AbortController();
+  const first = conn.readJSON(controller.signal);
+  controller.abort(new Error("stop"));
+  await assert.rejects(first, /stop/);
+  await assert.rejects(conn.readJSON(AbortSignal.abort(new Error("pre"))), /pre/);
+  while (send === undefined) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
+  send('{"kept":true}');
+  assert.deepEqual(await conn.readJSON(), { kept: true });
+});
+
+Deno.test("WSConn refuses overlapping reads", async () => {
+  await using srv = rawServer(() => {});
+  await using conn = new WSConn(new WebSocket(srv.url));
+  const controller = new AbortController();
+  const first = conn.readJSON(controller.signal);
+  await assert.rejects(conn.readJSON(), /another read is pending/);
+  controller.abort();
+  await assert.rejects(first);
+});
+
+Deno.test("WSConn.close() cuts the reason to 123 bytes without splitting a character", async () => {
+  let seen: { code: number; reason: string } | undefined;
+  await using srv = rawServer((socket) => {
+    socket.addEventListener("close", (e) => seen = { code: e.code, reason: e.reason });
+  });
+  const conn = new WSConn(new WebSocket(srv.url));
+  await new Promise((r) => setTimeout(r, 50));
+  conn.close(4001, "é".repeat(100)); // 200 bytes
+  await conn.closed;
+  while (seen === undefined) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(seen.code, 4001);
+  assert.equal(seen.reason, "é".repeat(61)); // 122 bytes: the 62nd would split at 123
+  conn.close(); // idempotent
+});
