@@ -18,6 +18,7 @@ import {
   HandshakeError,
   InvalidCommandError,
   ProtocolError,
+  STATUS_HANDSHAKE_ERR,
 } from "./errors.ts";
 import { decodeMessage, encodeMessage, type Incoming, messageOf } from "./framing.ts";
 import {
@@ -308,6 +309,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   #state: State = "idle";
   #ws: WSConn | undefined;
   #dialing: Promise<void> | undefined;
+  #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
   #nextID = 0;
   #connectCount = 0;
@@ -384,7 +386,8 @@ export class Conn<A extends API = typeof schemalessAPI>
    *
    * @param options A `signal` to cancel.
    * @throws {ConnectionClosedError} When the server cannot be reached or closes the socket.
-   * @throws {HandshakeError} When the authenticator's handshake fails.
+   * @throws {HandshakeError} When the authenticator's handshake fails, or the
+   * server closes with 4100 (it refused the key) before its first message.
    * @throws {DOMException} `TimeoutError` when it takes longer than `connectTimeoutMs`.
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -513,6 +516,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#keepaliveTimer);
     const error = new ConnectionClosedError(code, reason);
+    this.#dialAbort?.abort(error);
     this.#lastError = error;
     this.#failPending(error);
     this.#wakeAll();
@@ -560,7 +564,13 @@ export class Conn<A extends API = typeof schemalessAPI>
 
   async #dial(): Promise<void> {
     const options = this.#options;
-    const timeout = deadline(options.connectTimeoutMs ?? WS_CONNECT_TIMEOUT_MS, "Connect");
+    // close() aborts a dial in progress.
+    const abort = this.#dialAbort = new AbortController();
+    const timeout = deadline(
+      options.connectTimeoutMs ?? WS_CONNECT_TIMEOUT_MS,
+      "Connect",
+      abort.signal,
+    );
     const socket = this.#openSocket();
     const ws = new WSConn(socket, {
       readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
@@ -571,14 +581,25 @@ export class Conn<A extends API = typeof schemalessAPI>
       if (options.authenticator) await this.#handshake(ws, timeout.signal);
       // The server always sends one message first (the ping with id "0"); as
       // the Go client does, read and discard it before reporting success.
-      const first = await ws.readJSON(timeout.signal);
+      const first = await ws.readJSON(timeout.signal).catch((error) => {
+        // A 4100 close instead of that message is a refusal after the
+        // handshake (the server's `authorize`): report it as one.
+        if (!(error instanceof ConnectionClosedError) || error.code !== STATUS_HANDSHAKE_ERR) {
+          throw error;
+        }
+        throw new HandshakeError(`failed to handshake with server: ${error.message}`, {
+          cause: error,
+        });
+      });
       options.onMessage?.("receive", first);
     } catch (error) {
       ws.close(1000, "");
       this.#lastError = error as Error;
       if (this.#state === "connecting") this.#state = "idle";
-      // Calls waiting through a reconnect keep waiting for the next attempt.
-      if (this.#state !== "reconnecting") this.#wakeAll();
+      // Calls waiting through a reconnect keep waiting for the next attempt,
+      // whoever started this one (the backoff timer or a user's connect()).
+      if (this.#state === "reconnecting") this.#scheduleReconnect();
+      else this.#wakeAll();
       throw error;
     } finally {
       timeout.clear();
@@ -716,7 +737,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#reconnectTimer = setTimeout(() => {
       if (this.#state !== "reconnecting") return;
       this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
-      this.#dialing.catch(() => this.#scheduleReconnect());
+      this.#dialing.catch(() => {}); // #dial schedules the next attempt
     }, delay);
   }
 

@@ -331,3 +331,44 @@ Deno.test("Conn keeps integers beyond 2^53 exact both ways", async () => {
   const value = { height: 18446744073709551615n, small: 1, neg: -(2n ** 63n) };
   assert.deepEqual(await conn.call("demo-echo-request", value), value);
 });
+
+Deno.test("Conn.close() during connect() ends the dial at once", async () => {
+  await using srv = scriptedServer(() => {}); // never sends the first message
+  const conn = new Conn(srv.url);
+  const connecting = conn.connect().catch((e) => e);
+  await delay(50);
+  const started = Date.now();
+  await conn.close(1000, "changed my mind");
+  const error = await connecting;
+  assert.ok(Date.now() - started < 1_000, "did not wait for the 20 s connect timeout");
+  assert.ok(error instanceof ConnectionClosedError);
+  assert.equal(error.reason, "changed my mind");
+});
+
+Deno.test("Conn keeps reconnecting after a connect() of the user's fails mid-cycle", async () => {
+  const srv = startServer(demoAPI, { handlers: demoHandlers });
+  const port = srv.port;
+  await using conn = new Conn(srv.url, {
+    api: demoAPI,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 50 },
+  });
+  await conn.connect();
+  await srv.close();
+  await waitFor(() => !conn.isOnline);
+  await assert.rejects(conn.connect(), ConnectionClosedError, "nothing listens yet");
+  const { Server } = await import("../mod.ts");
+  const { createHandler } = await import("../lib/deno.ts");
+  const server = new Server(demoAPI, { handlers: demoHandlers });
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {} },
+    createHandler(server, { path: "/v1/ws" }),
+  );
+  try {
+    await waitFor(() => conn.isOnline, 5_000);
+    assert.equal(conn.connectCount, 2);
+  } finally {
+    await conn.close();
+    await server.shutdown({ graceMs: 0 });
+    await http.shutdown();
+  }
+});
