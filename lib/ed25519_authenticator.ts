@@ -22,6 +22,7 @@
  * @module
  */
 
+import { abortable } from "./_deadline.ts";
 import { HandshakeError, InternalError, ProtocolError } from "./errors.ts";
 import { messageOf } from "./framing.ts";
 import type { APIConn, Authenticator, PeerIdentity } from "./message.ts";
@@ -595,28 +596,6 @@ function hexField(
     throw new HandshakeError(`invalid ${what}: field "${field}" is not lowercase hex`);
   }
   return Uint8Array.fromHex(value);
-}
-
-/** Settles with `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function checkText(value: unknown, name: string, max: number): asserts value is string {
