@@ -7,7 +7,8 @@
  * This module is runtime-neutral: the client ({@linkcode Conn}), framing
  * ({@linkcode read}, {@linkcode write}), API definitions
  * ({@linkcode defineAPI}), the error model and the server core
- * ({@linkcode Server}). Runtime adapters live in `@wsrpc/protocol/deno`.
+ * ({@linkcode Server}), and the ed25519 authenticator. Runtime adapters live in
+ * `@wsrpc/protocol/deno` and `@wsrpc/protocol/bun`; the demo API in `@wsrpc/protocol/demo`.
  *
  * @example A typed call
  * ```ts ignore

@@ -2,6 +2,8 @@
  * A small Go-style formatter for error messages: `%v`, `%s`, `%d`, `%x`, `%q`
  * and `%%`. Missing arguments print as `%!v(MISSING)`, as Go does.
  */
+
+import { toHex } from "./_bytes.ts";
 export function formatf(format: string, args: readonly unknown[]): string {
   let next = 0;
   return format.replace(/%([%vsdxq])/g, (_match, verb: string) => {
@@ -17,8 +19,8 @@ export function formatf(format: string, args: readonly unknown[]): string {
         if (typeof arg === "number" || typeof arg === "bigint") {
           return arg.toString(16);
         }
-        if (arg instanceof Uint8Array) return arg.toHex();
-        return new TextEncoder().encode(String(arg)).toHex();
+        if (arg instanceof Uint8Array) return toHex(arg);
+        return toHex(new TextEncoder().encode(String(arg)));
       case "q":
         return JSON.stringify(String(arg));
       default:

@@ -33,6 +33,7 @@ import {
   isValidPublicKey,
   verify,
 } from "./ed25519_keys.ts";
+import { fromHex, toHex } from "./_bytes.ts";
 
 /** Commands of the handshake. */
 const HELLO = "ed25519-hello";
@@ -226,7 +227,7 @@ export class PublicKeyRefusedError extends HandshakeError {
  *     .handshakeClient(link(toClient, toServer), signal),
  *   ed25519Server({ secretKey: server.secretKey }).handshakeServer(link(toServer, toClient), signal),
  * ]);
- * assert.equal(peer.publicKey, client.publicKey.toHex());
+ * assert.equal(peer.publicKey, client.toHex(publicKey));
  * ```
  */
 export function ed25519Client(options: Ed25519ClientOptions): Authenticator {
@@ -235,7 +236,7 @@ export function ed25519Client(options: Ed25519ClientOptions): Authenticator {
   checkText(userAgent, "userAgent", MAX_USER_AGENT);
   const pinned = options.serverPublicKey === undefined
     ? undefined
-    : decodeKey(options.serverPublicKey).toHex();
+    : toHex(decodeKey(options.serverPublicKey));
   const backend = options.backend ?? "auto";
   let signer: Promise<Ed25519Signer> | undefined;
   const getSigner = (): Promise<Ed25519Signer> => {
@@ -282,7 +283,7 @@ export function ed25519Client(options: Ed25519ClientOptions): Authenticator {
  * import assert from "node:assert/strict";
  *
  * const alice = await generateKeyPair();
- * const auth = ed25519Server({ message: "example", allow: [alice.publicKey.toHex()] });
+ * const auth = ed25519Server({ message: "example", allow: [alice.toHex(publicKey)] });
  * assert.equal(typeof auth.handshakeServer, "function");
  * ```
  */
@@ -295,7 +296,7 @@ export function ed25519Server(options: Ed25519ServerOptions = {}): Authenticator
     if (typeof (options.allow as Iterable<unknown>)[Symbol.iterator] !== "function") {
       throw new TypeError("Invalid allow: expected an iterable of keys");
     }
-    allow = new Set(Array.from(options.allow, (key) => decodeKey(key).toHex()));
+    allow = new Set(Array.from(options.allow, (key) => toHex(decodeKey(key))));
   }
   const authorize = options.authorize;
   if (authorize !== undefined && typeof authorize !== "function") {
@@ -338,7 +339,7 @@ async function runClient(conn: APIConn, signal: AbortSignal, state: ClientState)
     await write(conn, signal, HELLO, {
       userAgent: state.userAgent,
       publickey: signer.publicKeyHex,
-      nonce: nonce.toHex(),
+      nonce: toHex(nonce),
     });
 
     const payload = await readPayload(conn, signal, CHALLENGE, "server");
@@ -369,7 +370,7 @@ async function runClient(conn: APIConn, signal: AbortSignal, state: ClientState)
       }
       serverKey = hexField(payload, "publickey", "challenge", { length: KEY_LENGTH });
       const signature = hexField(payload, "signature", "challenge", { length: SIGNATURE_LENGTH });
-      const keyHex = serverKey.toHex();
+      const keyHex = toHex(serverKey);
       if (state.pinned !== undefined && keyHex !== state.pinned) {
         throw new HandshakeError(
           `server key mismatch: expected ${short(state.pinned)}, got ${short(keyHex)}`,
@@ -394,7 +395,7 @@ async function runClient(conn: APIConn, signal: AbortSignal, state: ClientState)
       ? concat(CLIENT_DOMAIN, challenge)
       : concat(CLIENT_DOMAIN, challenge, serverKey);
     const signature = await abortable(signer.sign(signed), signal);
-    await write(conn, signal, ACCEPTED, { signature: signature.toHex() });
+    await write(conn, signal, ACCEPTED, { signature: toHex(signature) });
     await readPayload(conn, signal, COMPLETE, "server");
   } catch (error) {
     await reportFailure(conn, signal, error);
@@ -447,7 +448,7 @@ async function runServer(
     }
     const nonce = hexField(hello, "nonce", "hello", { length: NONCE_LENGTH });
     if (isZero(nonce)) throw new HandshakeError('invalid hello: field "nonce" is all zeros');
-    const peer: PeerIdentity = { publicKey: clientKey.toHex(), userAgent };
+    const peer: PeerIdentity = { publicKey: toHex(clientKey), userAgent };
 
     const challenge = concat(
       randomBytes(NONCE_LENGTH),
@@ -456,16 +457,16 @@ async function runServer(
     );
     const serverKey = signer?.publicKey;
     if (signer === undefined) {
-      await write(conn, signal, CHALLENGE, { message: challenge.toHex() });
+      await write(conn, signal, CHALLENGE, { message: toHex(challenge) });
     } else {
       const signature = await abortable(
         signer.sign(concat(SERVER_DOMAIN, nonce, challenge)),
         signal,
       );
       await write(conn, signal, CHALLENGE, {
-        message: challenge.toHex(),
+        message: toHex(challenge),
         publickey: signer.publicKeyHex,
-        signature: signature.toHex(),
+        signature: toHex(signature),
       });
     }
 
@@ -595,7 +596,7 @@ function hexField(
   if (!LOWER_HEX.test(value)) {
     throw new HandshakeError(`invalid ${what}: field "${field}" is not lowercase hex`);
   }
-  return Uint8Array.fromHex(value);
+  return fromHex(value);
 }
 
 function checkText(value: unknown, name: string, max: number): asserts value is string {

@@ -16,6 +16,7 @@
  */
 
 import * as ed from "@noble/ed25519";
+import { fromBase64url, fromHex, toHex } from "./_bytes.ts";
 
 /**
  * Which implementation signs and verifies. `"auto"` uses WebCrypto when
@@ -78,7 +79,7 @@ const SIGNATURE_LENGTH = 64;
 /** The order of the prime-order subgroup, RFC 8032 §5.1 (L). */
 const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
 /** PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410 §7), before the 32-byte seed. */
-const PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b657004220420");
+const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
 /** RFC 8032 §5.1.2: the identity point (0, 1). noble cannot encode it. */
 const IDENTITY_ENCODING = Uint8Array.of(1, ...new Uint8Array(31));
 /** RFC 8032 §7.1 TEST 1, the known answer that WebCrypto must give. */
@@ -133,12 +134,12 @@ async function detectWebCrypto(): Promise<boolean> {
   try {
     const subtle = globalThis.crypto?.subtle;
     if (subtle === undefined) return false;
-    const secret = await importSecretKey(Uint8Array.fromHex(KAT.secretKey), false);
+    const secret = await importSecretKey(fromHex(KAT.secretKey), false);
     const signature = new Uint8Array(await subtle.sign(ALGORITHM, secret, new Uint8Array()));
-    const pub = await subtle.importKey("raw", Uint8Array.fromHex(KAT.publicKey), ALGORITHM, false, [
+    const pub = await subtle.importKey("raw", fromHex(KAT.publicKey), ALGORITHM, false, [
       "verify",
     ]);
-    return signature.toHex() === KAT.signature &&
+    return toHex(signature) === KAT.signature &&
       await subtle.verify(ALGORITHM, pub, signature, new Uint8Array());
   } catch {
     return false;
@@ -357,7 +358,7 @@ export class Ed25519Signer {
   ) {
     this.backend = backend;
     this.#publicKey = publicKey;
-    this.publicKeyHex = publicKey.toHex();
+    this.publicKeyHex = toHex(publicKey);
     this.#key = key;
   }
 
@@ -461,7 +462,7 @@ export function decodeKey(key: Uint8Array | string): Uint8Array {
         `Invalid key length: expected ${2 * KEY_LENGTH} hex characters, got ${key.length}`,
       );
     }
-    return Uint8Array.fromHex(key);
+    return fromHex(key);
   }
   if (!(key instanceof Uint8Array)) {
     throw new TypeError(`Invalid key: expected a hex string or a Uint8Array, got ${describe(key)}`);
@@ -487,7 +488,7 @@ export function decodeKey(key: Uint8Array | string): Uint8Array {
  */
 export function encodeHex(bytes: Uint8Array): string {
   checkBytes(bytes, "bytes");
-  return bytes.toHex();
+  return toHex(bytes);
 }
 
 // Public keys: validated once, with their imported WebCrypto key.
@@ -502,7 +503,7 @@ const PUBLIC_KEY_CACHE_SIZE = 1024;
 const publicKeys = new Map<string, PublicKeyEntry>();
 
 function publicKeyEntry(publicKey: Uint8Array): PublicKeyEntry {
-  const hex = publicKey.toHex();
+  const hex = toHex(publicKey);
   let entry = publicKeys.get(hex);
   if (entry !== undefined) {
     // Most recently used last, so eviction drops the least recently used.
@@ -530,7 +531,7 @@ function decodePublicKey(publicKey: Uint8Array): ed.Point | undefined {
 
 /** RFC 8032 §5.1.7 step 1: S must be in [0, L). `s` is 32 bytes, little-endian. */
 function isCanonicalScalar(s: Uint8Array): boolean {
-  return BigInt("0x" + s.toReversed().toHex()) < GROUP_ORDER;
+  return BigInt("0x" + toHex(s.toReversed())) < GROUP_ORDER;
 }
 
 /**
@@ -546,13 +547,13 @@ async function nobleVerify(
   point: ed.Point,
 ): Promise<boolean> {
   const r = signature.subarray(0, KEY_LENGTH);
-  const s = BigInt("0x" + signature.subarray(KEY_LENGTH).toReversed().toHex());
+  const s = BigInt("0x" + toHex(signature.subarray(KEY_LENGTH).toReversed()));
   const hashInput = new Uint8Array(2 * KEY_LENGTH + message.length);
   hashInput.set(r, 0);
   hashInput.set(publicKey, KEY_LENGTH);
   hashInput.set(message, 2 * KEY_LENGTH);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", hashInput));
-  const k = BigInt("0x" + digest.toReversed().toHex()) % GROUP_ORDER;
+  const k = BigInt("0x" + toHex(digest.toReversed())) % GROUP_ORDER;
   const expected = ed.Point.BASE.multiply(s, false).subtract(point.multiply(k, false));
   const encoded = expected.is0() ? IDENTITY_ENCODING : expected.toBytes();
   return timingSafeEqual(encoded, r);
@@ -582,7 +583,7 @@ async function webCryptoPublicKey(seed: Uint8Array): Promise<Uint8Array> {
   if (typeof jwk.x !== "string") {
     throw new TypeError("Cannot derive public key: WebCrypto JWK has no x");
   }
-  return Uint8Array.fromBase64(jwk.x, { alphabet: "base64url" });
+  return fromBase64url(jwk.x);
 }
 
 /** The bytes on a plain ArrayBuffer, as WebCrypto wants them (copied only when needed). */

@@ -6,6 +6,7 @@
  */
 
 import { formatf } from "./_format.ts";
+import { randomTrace } from "./_bytes.ts";
 
 /**
  * The protocol's wire error, `{"timestamp", "trace"?, "message"}`, carried in a
@@ -398,7 +399,7 @@ export const CloseCode: Readonly<{
 
 /** Eight random bytes as 16 lowercase hex characters. */
 function newTrace(): string {
-  return crypto.getRandomValues(new Uint8Array(8)).toHex();
+  return randomTrace();
 }
 
 function unixSeconds(): number {

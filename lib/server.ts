@@ -26,6 +26,7 @@ import {
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
+import { randomTrace } from "./_bytes.ts";
 
 /**
  * What a handler knows about its request.
@@ -640,12 +641,18 @@ export class Server<A extends API = API> {
     route: { handle: Handler<A, CommandOf<A>>; response: string },
     message: Incoming<A>,
   ): Promise<void> {
+    if (session.signal.aborted) return; // the connection is gone; nobody to answer
     const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
-    const timeout = deadline(
-      timeoutMs,
-      `Request ${JSON.stringify(message.command)}`,
-      session.signal,
-    );
+    // The timeout (a timer and an AbortController) is made only when needed:
+    // when the handler reads `signal` or returns a promise. A synchronous
+    // handler that does neither, such as a ping, costs no timer.
+    let timeout: { signal: AbortSignal; clear(): void } | undefined;
+    const guard = () =>
+      timeout ??= deadline(
+        timeoutMs,
+        `Request ${JSON.stringify(message.command)}`,
+        session.signal,
+      );
     const token = {};
     session.inFlightSet.add(token);
     let payload: unknown;
@@ -653,18 +660,20 @@ export class Server<A extends API = API> {
       const context: RequestContext<A> = {
         id: message.id,
         command: message.command,
-        signal: timeout.signal,
+        get signal() {
+          return guard().signal;
+        },
         session,
       };
-      payload = await abortable(
-        Promise.resolve().then(() => route.handle(message.payload as never, context)),
-        timeout.signal,
-      );
+      const result = route.handle(message.payload as never, context);
+      payload = isPromiseLike(result)
+        ? await abortable(Promise.resolve(result), guard().signal)
+        : result;
     } catch (error) {
       if (session.signal.aborted) return; // the connection is gone; nobody to answer
       payload = { error: this.#wireError(error, session) };
     } finally {
-      timeout.clear();
+      timeout?.clear();
       session.inFlightSet.delete(token);
     }
     try {
@@ -688,7 +697,7 @@ export class Server<A extends API = API> {
     }
     if (error instanceof DOMException && error.name === "TimeoutError") {
       const wire = new ProtocolError("request timed out", {
-        trace: crypto.getRandomValues(new Uint8Array(8)).toHex(),
+        trace: randomTrace(),
       });
       this.#log(
         new ProtocolError(`${error.message}`, { trace: wire.trace, timestamp: wire.timestamp }),
@@ -722,6 +731,10 @@ export class Server<A extends API = API> {
       return false;
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
 async function closedWithin(conn: WSConn, ms: number): Promise<{ code: number; reason: string }> {

@@ -28,12 +28,22 @@ function denoCounts(output: string): { passed: number; failed: number } | undefi
   };
 }
 
+function bunCounts(output: string): { passed: number; failed: number } | undefined {
+  // e.g. " 12 pass\n 0 fail\nRan 12 tests across 2 files."
+  const pass = output.match(/^\s*(\d+) pass$/m);
+  const fail = output.match(/^\s*(\d+) fail$/m);
+  if (!pass || !fail) return undefined;
+  return { passed: Number(pass[1]), failed: Number(fail[1]) };
+}
+
 const stages: Stage[] = [
   {
     name: "static checks (fmt, lint, check, doc lint, publish dry-run)",
     cmd: [deno, "task", "-q", "check"],
   },
   { name: "deno tests", cmd: [deno, "task", "-q", "test:deno"], count: denoCounts },
+  // Bun-only tests (tests/bun/, see bunfig.toml): the Bun adapter and Bun <-> Deno interop.
+  { name: "bun tests", cmd: ["bun", "test", "./tests/bun/"], count: bunCounts },
 ];
 
 let passed = 0;
@@ -58,6 +68,7 @@ for (const stage of stages) {
     pump(child.stdout, Deno.stdout),
     pump(child.stderr, Deno.stderr),
   ]);
+  // deno-lint-ignore no-control-regex
   const counts = stage.count?.(text.replace(/\x1b\[[0-9;]*m/g, ""));
   if (counts) {
     passed += counts.passed;

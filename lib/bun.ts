@@ -1,0 +1,377 @@
+/**
+ * The Bun adapter: mount a {@linkcode Server} in `Bun.serve`.
+ *
+ * Bun delivers WebSocket events at server level, as callbacks on a
+ * `ServerWebSocket`, not as events on a `WebSocket`. {@linkcode createBunHandler}
+ * returns the `fetch` and `websocket` options for `Bun.serve`: `fetch` checks
+ * and upgrades the request, and the `websocket` callbacks feed a small
+ * `WebSocket`-shaped shim per socket (kept with `ws.data`) to the same server
+ * core the Deno adapter uses, so behaviour, limits and close codes are the
+ * same on both runtimes.
+ *
+ * Cross-origin stance: browsers may open WebSockets to any origin, so the
+ * server checks `Origin` (same-origin by default, or `ServerOptions.origins`);
+ * requests without `Origin` (non-browser clients) are accepted.
+ *
+ * Bun's types are described here by small local interfaces
+ * ({@linkcode BunServerWebSocket}, {@linkcode BunServerLike}), so this module
+ * type-checks under Deno and needs no `bun-types`.
+ *
+ * @example
+ * ```ts ignore
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ *
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
+ * const bun = Bun.serve({ port: 8080, ...createBunHandler(server, { path: "/v1/ws" }) });
+ * // later: await server.shutdown(); bun.stop();
+ * ```
+ *
+ * @module
+ */
+
+import type { API } from "./api.ts";
+import type { ConnectionInfo, Server } from "./server.ts";
+import type { WebSocketLike } from "./ws_conn.ts";
+
+/**
+ * The part of Bun's `ServerWebSocket` that the adapter uses.
+ *
+ * @typeParam T The type of `ws.data`.
+ *
+ * @example
+ * ```ts
+ * import type { BunServerWebSocket } from "@wsrpc/protocol/bun";
+ * import assert from "node:assert/strict";
+ *
+ * const fake: BunServerWebSocket<null> = {
+ *   data: null,
+ *   readyState: 1,
+ *   send: (data) => data.length,
+ *   close: () => {},
+ * };
+ * assert.equal(fake.send("hi"), 2);
+ * ```
+ */
+export interface BunServerWebSocket<T = unknown> {
+  /** What `server.upgrade(request, { data })` attached. */
+  readonly data: T;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /**
+   * Sends one frame. Returns the bytes sent, `-1` when the frame was queued
+   * because of backpressure, `0` when it was dropped (the socket is closed).
+   */
+  send(data: string): number;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** Bytes queued and not yet written to the network (Bun 1.2 and later). */
+  getBufferedAmount?(): number;
+}
+
+/**
+ * The part of Bun's `Server` (the second argument of `fetch`) that the adapter uses.
+ *
+ * @example
+ * ```ts
+ * import type { BunServerLike } from "@wsrpc/protocol/bun";
+ * import assert from "node:assert/strict";
+ *
+ * const fake: BunServerLike = { upgrade: () => false };
+ * assert.equal(fake.upgrade(new Request("http://localhost/")), false);
+ * ```
+ */
+export interface BunServerLike {
+  /** Upgrades the request to a WebSocket; false when it is not a valid upgrade. */
+  upgrade(request: Request, options?: { data?: unknown; headers?: HeadersInit }): boolean;
+  /** The client's address. */
+  requestIP?(request: Request): { address: string; port: number } | null;
+}
+
+/**
+ * What the adapter keeps in `ws.data` for each socket.
+ *
+ * @example
+ * ```ts
+ * import type { BunSocketData } from "@wsrpc/protocol/bun";
+ * import assert from "node:assert/strict";
+ *
+ * const data: BunSocketData = { request: new Request("http://localhost/v1/ws"), remoteAddr: "127.0.0.1:5000" };
+ * assert.equal(data.remoteAddr, "127.0.0.1:5000");
+ * ```
+ */
+export interface BunSocketData {
+  /** The upgrade request. */
+  readonly request: Request;
+  /** The client's address, `host:port`, when Bun knows it. */
+  readonly remoteAddr?: string;
+}
+
+/**
+ * The `websocket` option of `Bun.serve` that {@linkcode createBunHandler} returns.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler, type BunWebSocketHandler } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new Server(demoAPI, { handlers: demoHandlers, readLimit: 1 << 20 });
+ * const websocket: BunWebSocketHandler = createBunHandler(server).websocket;
+ * assert.equal(websocket.maxPayloadLength, 1 << 20);
+ * ```
+ */
+export interface BunWebSocketHandler {
+  /** A socket was upgraded: starts its session. */
+  open(ws: BunServerWebSocket): void;
+  /** A frame arrived. */
+  message(ws: BunServerWebSocket, message: string | Uint8Array): void;
+  /** The socket closed. */
+  close(ws: BunServerWebSocket, code: number, reason: string): void;
+  /** The socket's outgoing buffer drained after backpressure. */
+  drain(ws: BunServerWebSocket): void;
+  /** Largest incoming frame Bun accepts, in bytes; larger closes with 1009. */
+  maxPayloadLength: number;
+  /** Whether Bun negotiates permessage-deflate. */
+  perMessageDeflate?: boolean;
+}
+
+/**
+ * `Bun.serve` options that serve a {@linkcode Server}: spread into `Bun.serve({ ... })`.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler, type BunHandler } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const handler: BunHandler = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
+ * assert.equal(typeof handler.fetch, "function");
+ * ```
+ */
+export interface BunHandler {
+  /** Upgrades requests for the server; answers others (404, 426, 403, 503, or the fallback). */
+  fetch(
+    request: Request,
+    server: BunServerLike,
+  ): Response | undefined | Promise<Response | undefined>;
+  /** The WebSocket callbacks. */
+  websocket: BunWebSocketHandler;
+}
+
+/**
+ * Options for {@linkcode createBunHandler}.
+ *
+ * @example
+ * ```ts
+ * import type { BunHandlerOptions } from "@wsrpc/protocol/bun";
+ * import assert from "node:assert/strict";
+ *
+ * const options: BunHandlerOptions = { path: "/v1/ws", perMessageDeflate: true };
+ * assert.equal(options.path, "/v1/ws");
+ * ```
+ */
+export interface BunHandlerOptions {
+  /** Only this path upgrades; other paths get 404 (or the fallback). By default every path upgrades. */
+  path?: string;
+  /** Answers requests that are not WebSocket upgrades (by default 426). */
+  fallback?: (request: Request) => Response | Promise<Response>;
+  /**
+   * Largest incoming frame Bun buffers, in bytes. Bun refuses a larger frame
+   * itself, before buffering it, and closes with 1009 `Received too big
+   * message` (the Deno adapter's reason is `read limited at N bytes`).
+   *
+   * @default {server.readLimit}
+   */
+  maxPayloadLength?: number;
+  /**
+   * Negotiate permessage-deflate when the client offers it (RFC 7692).
+   *
+   * @default {false}
+   */
+  perMessageDeflate?: boolean;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+type Listener = (event: Event) => void;
+
+/** A `WebSocket`-shaped view of one Bun `ServerWebSocket`, fed by the server-level callbacks. */
+class BunSocket implements WebSocketLike {
+  binaryType = "arraybuffer";
+  readonly #ws: BunServerWebSocket;
+  readonly #listeners = new Map<string, Listener[]>();
+  #state = CONNECTING;
+  /** Queued under backpressure since the last `drain` (UTF-16 units, about bytes), when Bun lacks `getBufferedAmount`. */
+  #queued = 0;
+
+  constructor(ws: BunServerWebSocket) {
+    this.#ws = ws;
+  }
+
+  get readyState(): number {
+    return this.#state;
+  }
+
+  get bufferedAmount(): number {
+    if (this.#state === CLOSED) return 0;
+    return this.#ws.getBufferedAmount?.() ?? this.#queued;
+  }
+
+  send(data: string): void {
+    if (this.#state !== OPEN) return; // as WebSocket: sends after close are discarded
+    // -1: queued under backpressure; 0: dropped, the close callback follows.
+    if (this.#ws.send(data) === -1) this.#queued += data.length;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.#state >= CLOSING) return;
+    this.#state = CLOSING;
+    this.#ws.close(code, reason);
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    const list = this.#listeners.get(type);
+    if (list === undefined) this.#listeners.set(type, [listener]);
+    else list.push(listener);
+  }
+
+  onOpen(): void {
+    this.#state = OPEN;
+    this.#emit("open", {});
+  }
+
+  onMessage(data: string | Uint8Array): void {
+    if (this.#state === CLOSED) return;
+    this.#emit("message", { data });
+  }
+
+  onDrain(): void {
+    this.#queued = 0;
+  }
+
+  onClose(code: number, reason: string): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#emit("close", { code, reason, wasClean: code !== 1006 });
+  }
+
+  #emit(type: string, fields: Record<string, unknown>): void {
+    const listeners = this.#listeners.get(type);
+    if (listeners === undefined) return;
+    // WSConn reads only `data`, `code` and `reason`: a plain object is enough
+    // and avoids building a DOM event per frame.
+    const event = { type, ...fields } as unknown as Event;
+    for (const listener of listeners) listener(event);
+  }
+}
+
+/**
+ * Makes the `fetch` and `websocket` options that serve `server` on `Bun.serve`.
+ * `fetch` runs the server's upgrade checks (426 not an upgrade, 403 origin
+ * refused, 503 shutting down or full) and upgrades; each socket then runs the
+ * same session as on Deno (handshake, first ping, requests, limits).
+ *
+ * Stop with `await server.shutdown()` (closes every session with 1001), then
+ * `bunServer.stop()`. Only sockets upgraded by this `fetch` are served by this
+ * `websocket`; use one `Bun.serve` per handler.
+ *
+ * @typeParam A The server's API.
+ * @param server The server.
+ * @param options `path` to serve on, a `fallback` for other requests, Bun's frame limit.
+ * @returns `{ fetch, websocket }` for `Bun.serve`.
+ * @throws {RangeError} When `maxPayloadLength` is not a positive integer.
+ *
+ * @example Serving the demo API on Bun
+ * ```ts ignore
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ *
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
+ * const bun = Bun.serve({ hostname: "127.0.0.1", port: 0, ...createBunHandler(server, { path: "/v1/ws" }) });
+ * console.log(`ws://127.0.0.1:${bun.port}/v1/ws`);
+ * ```
+ *
+ * @example The handler's shape
+ * ```ts
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const handler = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }), { path: "/v1/ws" });
+ * const bun = { upgrade: () => true };
+ * const response = await handler.fetch(new Request("http://localhost/other"), bun);
+ * assert.equal(response?.status, 404);
+ * ```
+ */
+export function createBunHandler<A extends API>(
+  server: Server<A>,
+  options: BunHandlerOptions = {},
+): BunHandler {
+  const maxPayloadLength = options.maxPayloadLength ?? server.readLimit;
+  if (!Number.isSafeInteger(maxPayloadLength) || maxPayloadLength <= 0) {
+    throw new RangeError(
+      `Invalid maxPayloadLength: expected a positive integer, got ${String(maxPayloadLength)}`,
+    );
+  }
+  const { path, fallback } = options;
+  // Keyed by the `ws.data` object this adapter made, so sockets upgraded by
+  // anything else are ignored and nothing leaks once the socket is gone.
+  const sockets = new WeakMap<object, BunSocket>();
+  const socketOf = (ws: BunServerWebSocket): BunSocket | undefined =>
+    typeof ws.data === "object" && ws.data !== null ? sockets.get(ws.data) : undefined;
+
+  const websocket: BunWebSocketHandler = {
+    open(ws) {
+      const data = ws.data as BunSocketData;
+      if (typeof data !== "object" || data === null || !(data.request instanceof Request)) return;
+      const socket = new BunSocket(ws);
+      sockets.set(data, socket);
+      socket.onOpen(); // Bun calls `open` once the socket is open
+      const info: ConnectionInfo = { request: data.request };
+      if (data.remoteAddr !== undefined) info.remoteAddr = data.remoteAddr;
+      void server.serveSocket(socket, info);
+    },
+    message(ws, message) {
+      socketOf(ws)?.onMessage(message);
+    },
+    close(ws, code, reason) {
+      socketOf(ws)?.onClose(code, reason);
+    },
+    drain(ws) {
+      socketOf(ws)?.onDrain();
+    },
+    maxPayloadLength,
+  };
+  if (options.perMessageDeflate !== undefined) {
+    websocket.perMessageDeflate = options.perMessageDeflate;
+  }
+
+  return {
+    fetch(request, bun) {
+      if (path !== undefined && new URL(request.url).pathname !== path) {
+        return fallback?.(request) ?? new Response("Not found\n", { status: 404 });
+      }
+      if (fallback && request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return fallback(request);
+      }
+      const refusal = server.checkRequest(request);
+      if (refusal !== undefined) return refusal;
+      const ip = bun.requestIP?.(request);
+      const data: BunSocketData = ip ? { request, remoteAddr: `${ip.address}:${ip.port}` } : {
+        request,
+      };
+      if (bun.upgrade(request, { data })) return undefined;
+      return new Response("WebSocket upgrade failed\n", { status: 400 });
+    },
+    websocket,
+  };
+}
