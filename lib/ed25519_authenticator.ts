@@ -208,7 +208,7 @@ export class PublicKeyRefusedError extends HandshakeError {
  *
  * @example A handshake over an in-memory connection pair
  * ```ts
- * import { ed25519Client, ed25519Server, generateKeyPair, type APIConn } from "@wsrpc/protocol";
+ * import { ed25519Client, ed25519Server, encodeHex, generateKeyPair, type APIConn } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const link = (inbox: unknown[], outbox: unknown[]): APIConn => ({
@@ -227,7 +227,7 @@ export class PublicKeyRefusedError extends HandshakeError {
  *     .handshakeClient(link(toClient, toServer), signal),
  *   ed25519Server({ secretKey: server.secretKey }).handshakeServer(link(toServer, toClient), signal),
  * ]);
- * assert.equal(peer.publicKey, client.toHex(publicKey));
+ * assert.equal(peer.publicKey, encodeHex(client.publicKey));
  * ```
  */
 export function ed25519Client(options: Ed25519ClientOptions): Authenticator {
@@ -279,11 +279,11 @@ export function ed25519Client(options: Ed25519ClientOptions): Authenticator {
  *
  * @example An allow-list
  * ```ts
- * import { ed25519Server, generateKeyPair } from "@wsrpc/protocol";
+ * import { ed25519Server, encodeHex, generateKeyPair } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const alice = await generateKeyPair();
- * const auth = ed25519Server({ message: "example", allow: [alice.toHex(publicKey)] });
+ * const auth = ed25519Server({ message: "example", allow: [encodeHex(alice.publicKey)] });
  * assert.equal(typeof auth.handshakeServer, "function");
  * ```
  */
