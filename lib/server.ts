@@ -11,6 +11,7 @@ import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } f
 import { abortable, deadline } from "./_deadline.ts";
 import {
   ConnectionClosedError,
+  HandshakeError,
   InternalError,
   InvalidCommandError,
   ProtocolError,
@@ -567,7 +568,14 @@ export class Server<A extends API = API> {
         );
       } catch (error) {
         const refused = error instanceof Error && error.name === "PublicKeyRefusedError";
-        const detail = error instanceof Error ? error.message : String(error);
+        let detail = error instanceof Error ? error.message : String(error);
+        if (!refused && conn.isOpen && !isWireSafe(error)) {
+          // The server's own failure (an authorize callback threw, a bug in an
+          // authenticator): its text is for the log, never for the wire.
+          const internal = new InternalError(error);
+          this.#log(internal, session);
+          detail = internal.protocolError().toString();
+        }
         session.close(
           STATUS_HANDSHAKE_ERR,
           refused ? PUBLIC_KEY_AUTH_ERROR.reason : `handshake failed: ${detail}`,
@@ -735,6 +743,17 @@ export class Server<A extends API = API> {
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
+
+/**
+ * Whether a handshake failure's text may go in the close reason: a
+ * {@linkcode HandshakeError} without a cause (the authenticator's own
+ * verdict, which it also sends the client), a timeout or abort, or a closed
+ * connection. Anything else may carry internal details.
+ */
+function isWireSafe(error: unknown): boolean {
+  if (error instanceof HandshakeError) return error.cause === undefined;
+  return error instanceof DOMException || error instanceof ConnectionClosedError;
 }
 
 async function closedWithin(conn: WSConn, ms: number): Promise<{ code: number; reason: string }> {
