@@ -27,7 +27,18 @@ import { requestErrorf } from "./errors.ts";
 import type { PingRequest, PingResponse } from "./message.ts";
 import type { Handlers } from "./server.ts";
 
-/** The demo API's definition. */
+/**
+ * The demo API's definition: command name to payload type.
+ *
+ * @example
+ * ```ts
+ * import type { DemoDefinition } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const commands: (keyof DemoDefinition)[] = ["demo-ping-request", "demo-echo-request"];
+ * assert.equal(commands.length, 2);
+ * ```
+ */
 export type DemoDefinition = {
   "demo-ping-request": Unchecked<PingRequest>;
   "demo-ping-response": Unchecked<PingResponse>;

@@ -95,7 +95,18 @@ export interface WSConnOptions {
   readQueueLimit?: number;
 }
 
-/** The close status of a connection. */
+/**
+ * The close status of a connection (RFC 6455 §7.1.5, §7.1.6).
+ *
+ * @example
+ * ```ts
+ * import type { CloseInfo } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const status: CloseInfo = { code: 1009, reason: "read limited at 524288 bytes" };
+ * assert.equal(status.code, 1009);
+ * ```
+ */
 export interface CloseInfo {
   /** Close code; 1006 when the connection dropped without a close frame. */
   code: number;
