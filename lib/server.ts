@@ -289,15 +289,25 @@ export class Session<A extends API = API> {
   readonly #conn: WSConn;
   readonly #controller = new AbortController();
   #peer: PeerIdentity | undefined;
-  /** @internal Requests in flight, for the limit and for shutdown. */
-  readonly inFlightSet: Set<unknown> = new Set();
+  readonly #inFlight = new Set<unknown>();
 
-  /** @internal Made by the server. */
+  /**
+   * Made by the server for each connection; not for users to construct.
+   *
+   * @param id A server-unique id.
+   * @param conn The connection.
+   * @param info Where it came from.
+   */
   constructor(id: string, conn: WSConn, info: ConnectionInfo) {
     this.id = id;
     this.#conn = conn;
     this.remoteAddr = info.remoteAddr;
     this.request = info.request;
+    internals.set(this, {
+      conn,
+      inFlight: this.#inFlight,
+      setPeer: (peer) => this.#peer = peer,
+    });
   }
 
   /** The identity the authenticator established, if one ran. */
@@ -305,14 +315,9 @@ export class Session<A extends API = API> {
     return this.#peer;
   }
 
-  /** @internal */
-  set peer(peer: PeerIdentity | undefined) {
-    this.#peer = peer;
-  }
-
   /** Requests being handled now. */
   get inFlight(): number {
-    return this.inFlightSet.size;
+    return this.#inFlight.size;
   }
 
   /** Aborts when the session ends. */
@@ -341,11 +346,6 @@ export class Session<A extends API = API> {
     await this.#conn.writeText(encodeMessage(command, "", payload), options.signal);
   }
 
-  /** @internal Writes one response. */
-  async respond(command: string, id: string, payload: unknown): Promise<void> {
-    await this.#conn.writeText(encodeMessage(command, id, payload));
-  }
-
   /**
    * Closes the connection; in-flight handlers see their signal abort.
    *
@@ -356,6 +356,26 @@ export class Session<A extends API = API> {
     this.#conn.close(code, reason);
     this.#controller.abort(new ConnectionClosedError(code, reason));
   }
+}
+
+/** What the server keeps of each session, out of its public surface. */
+interface SessionInternals {
+  conn: WSConn;
+  /** Requests in flight, for the limit and for shutdown. */
+  inFlight: Set<unknown>;
+  setPeer(peer: PeerIdentity): void;
+}
+
+const internals = new WeakMap<object, SessionInternals>();
+
+/** Writes one response on a session's connection. */
+async function respond(
+  session: Session<API> | Session<never>,
+  command: string,
+  id: string,
+  payload: unknown,
+): Promise<void> {
+  await internals.get(session)!.conn.writeText(encodeMessage(command, id, payload));
 }
 
 const REQUEST_SUFFIX = /-request$/;
@@ -534,7 +554,9 @@ export class Server<A extends API = API> {
     try {
       if (await this.#admit(session, conn)) {
         this.#options.onSessionOpen?.(session);
-        await session.respond(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) });
+        await respond(session, this.#pingCommand, "0", {
+          timestamp: Math.floor(Date.now() / 1000),
+        });
         await this.#readLoop(session, conn);
       }
     } catch (error) {
@@ -562,9 +584,8 @@ export class Server<A extends API = API> {
         session.signal,
       );
       try {
-        session.peer = await abortable(
-          authenticator.handshakeServer(conn, timeout.signal),
-          timeout.signal,
+        internals.get(session)!.setPeer(
+          await abortable(authenticator.handshakeServer(conn, timeout.signal), timeout.signal),
         );
       } catch (error) {
         const refused = error instanceof Error && error.name === "PublicKeyRefusedError";
@@ -614,7 +635,7 @@ export class Server<A extends API = API> {
         const route = error.command === undefined ? undefined : this.#handlers.get(error.command);
         if (route !== undefined && error.id !== undefined) {
           // A known request whose payload failed its schema: answer, keep serving.
-          await session.respond(route.response, error.id, {
+          await respond(session, route.response, error.id, {
             error: requestErrorf("%s", error.message),
           });
           continue;
@@ -628,14 +649,14 @@ export class Server<A extends API = API> {
         return;
       }
       if (!this.#accepting) {
-        await session.respond(route.response, message.id, {
+        await respond(session, route.response, message.id, {
           error: requestErrorf("server shutting down"),
         });
         continue;
       }
       const limit = this.#options.maxInFlight ?? 64;
       if (session.inFlight >= limit) {
-        await session.respond(route.response, message.id, {
+        await respond(session, route.response, message.id, {
           error: requestErrorf("too many requests in flight (limit %d)", limit),
         });
         continue;
@@ -662,7 +683,8 @@ export class Server<A extends API = API> {
         session.signal,
       );
     const token = {};
-    session.inFlightSet.add(token);
+    const inFlight = internals.get(session)!.inFlight;
+    inFlight.add(token);
     let payload: unknown;
     try {
       const context: RequestContext<A> = {
@@ -682,16 +704,16 @@ export class Server<A extends API = API> {
       payload = { error: this.#wireError(error, session) };
     } finally {
       timeout?.clear();
-      session.inFlightSet.delete(token);
+      inFlight.delete(token);
     }
     try {
-      await session.respond(route.response, message.id, payload ?? null);
+      await respond(session, route.response, message.id, payload ?? null);
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
         // The handler returned something JSON cannot encode.
         const internal = new InternalError(error);
         this.#log(internal, session);
-        await session.respond(route.response, message.id, { error: internal.protocolError() })
+        await respond(session, route.response, message.id, { error: internal.protocolError() })
           .catch(() => {});
       }
     }
