@@ -51,3 +51,14 @@ export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
 export function randomTrace(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(8)));
 }
+
+/** The bytes of `parts`, one after another. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -33,7 +33,7 @@ import {
   isValidPublicKey,
   verify,
 } from "./ed25519_keys.ts";
-import { fromHex, toHex } from "./_bytes.ts";
+import { concat, fromHex, toHex } from "./_bytes.ts";
 
 /** Commands of the handshake. */
 const HELLO = "ed25519-hello";
@@ -619,16 +619,6 @@ function randomBytes(length: number): Uint8Array {
 
 function isZero(bytes: Uint8Array): boolean {
   return bytes.every((b) => b === 0);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -10,7 +10,7 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import { type API, defineAPI, type Handlers, Server, type ServerOptions } from "../mod.ts";
-import { type DemoDefinition, demoHandlers } from "../lib/demo.ts";
+import { demoAPI, type DemoDefinition, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/deno.ts";
 import { unchecked } from "../lib/api.ts";
 
@@ -35,17 +35,7 @@ export type StressDefinition = DemoDefinition & {
 
 /** The demo commands, plus `stress-push-request` that pushes `count` blobs of `size` bytes. */
 export const stressAPI: API<StressDefinition> = defineAPI({
-  "demo-ping-request": unchecked<{ timestamp: number }>(),
-  "demo-ping-response": unchecked<{ origintimestamp: number; timestamp: number }>(),
-  "demo-echo-request": unchecked<unknown>(),
-  "demo-echo-response": unchecked<unknown>(),
-  "demo-notify-request": unchecked<{ count: number }>(),
-  "demo-notify-response": unchecked<{ count: number }>(),
-  "demo-event-notification": unchecked<{ seq: number }>(),
-  "demo-fail-request": unchecked<unknown>(),
-  "demo-fail-response": unchecked<{ error?: unknown }>(),
-  "demo-sleep-request": unchecked<{ ms: number }>(),
-  "demo-sleep-response": unchecked<{ ms: number }>(),
+  ...demoAPI.definition,
   "stress-push-request": unchecked<{ count: number; size: number }>(),
   "stress-push-response": unchecked<{ sent: number }>(),
   "stress-blob-notification": unchecked<{ seq: number; data: string }>(),

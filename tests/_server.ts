@@ -13,14 +13,15 @@ export interface TestServer<A extends API> extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Starts `new Server(api, options)` under `Deno.serve` on 127.0.0.1, port 0. */
+/** Starts `new Server(api, options)` under `Deno.serve` on 127.0.0.1, by default on port 0. */
 export function startServer<A extends API>(
   api: A,
   options: ServerOptions<A>,
+  { port = 0 }: { port?: number } = {},
 ): TestServer<A> {
   const server = new Server(api, options);
   const http = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname: "127.0.0.1", port, onListen: () => {} },
     createHandler(server, { path: "/v1/ws" }),
   );
   let closing: Promise<void> | undefined;

@@ -251,21 +251,14 @@ Deno.test("Conn reconnects with backoff after a drop, and calls made while offli
   const waiting = conn.call("demo-echo-request", "after restart", { timeoutMs: 5_000 });
   await delay(150); // a few failed attempts against a closed port
   // The server returns on the same port.
-  const { Server } = await import("../mod.ts");
-  const { createHandler } = await import("../lib/deno.ts");
-  const server = new Server(demoAPI, { handlers: demoHandlers });
-  const http = Deno.serve(
-    { hostname: "127.0.0.1", port, onListen: () => {} },
-    createHandler(server, { path: "/v1/ws" }),
-  );
+  const restarted = startServer(demoAPI, { handlers: demoHandlers }, { port });
   try {
     assert.equal(await waiting, "after restart");
     assert.equal(conn.connectCount, 2);
     assert.deepEqual(events, ["connect", "disconnect 1001", "connect"]);
   } finally {
     await conn.close();
-    await server.shutdown({ graceMs: 0 });
-    await http.shutdown();
+    await restarted.close();
   }
 });
 
@@ -356,19 +349,12 @@ Deno.test("Conn keeps reconnecting after a connect() of the user's fails mid-cyc
   await srv.close();
   await waitFor(() => !conn.isOnline);
   await assert.rejects(conn.connect(), ConnectionClosedError, "nothing listens yet");
-  const { Server } = await import("../mod.ts");
-  const { createHandler } = await import("../lib/deno.ts");
-  const server = new Server(demoAPI, { handlers: demoHandlers });
-  const http = Deno.serve(
-    { hostname: "127.0.0.1", port, onListen: () => {} },
-    createHandler(server, { path: "/v1/ws" }),
-  );
+  const restarted = startServer(demoAPI, { handlers: demoHandlers }, { port });
   try {
     await waitFor(() => conn.isOnline, 5_000);
     assert.equal(conn.connectCount, 2);
   } finally {
     await conn.close();
-    await server.shutdown({ graceMs: 0 });
-    await http.shutdown();
+    await restarted.close();
   }
 });

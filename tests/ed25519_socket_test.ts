@@ -26,6 +26,7 @@ import {
 } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { RawClient, startServer, type TestServer } from "./_server.ts";
+import { concat } from "../lib/_bytes.ts";
 
 // Fixtures.
 
@@ -78,16 +79,6 @@ function clientAuth(
   extra: Partial<Ed25519ClientOptions> = {},
 ): ReturnType<typeof ed25519Client> {
   return ed25519Client({ secretKey: key.secretKey, ...extra });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function frame(command: string, payload: unknown, id = ""): string {
