@@ -1,13 +1,10 @@
 /**
  * JSON that keeps Go's int64/uint64 values exact. Integers beyond 2^53 - 1
  * decode as `bigint`; `bigint` encodes as a JSON integer. The common path
- * (no 16-digit run in the text, no `bigint` in the value) is plain
- * `JSON.parse`/`JSON.stringify`.
+ * (no number beyond 2^53 - 1 in the document, no `bigint` in the value) is
+ * plain `JSON.parse`/`JSON.stringify`.
  */
 
-// Every unsafe integer has at least 16 digits (2^53 has 16), so text without
-// such a run cannot hold one.
-const LONG_DIGIT_RUN = /\d{16}/;
 const INTEGER_SOURCE = /^-?\d+$/;
 
 interface ReviverContext {
@@ -20,8 +17,42 @@ interface JSONWithRaw {
 
 /** Parses JSON text, decoding integers beyond 2^53 - 1 as `bigint`. */
 export function parseJSON(text: string): unknown {
-  if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
+  // Parse plainly, then look for a number JSON.parse may have rounded: a walk
+  // over the decoded values costs far less than scanning the text (64 KiB of
+  // string payload is one value). Only then parse again with the reviver.
+  const value = JSON.parse(text);
+  if (!holdsUnsafeInteger(value)) return value;
   return JSON.parse(text, reviveBigInt as Parameters<typeof JSON.parse>[1]);
+}
+
+/** An integer-valued number beyond 2^53 - 1: what a long integer literal parses to. */
+function isUnsafeInteger(value: unknown): boolean {
+  return typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value);
+}
+
+/** Whether a decoded JSON value holds an unsafe integer anywhere (iterative: no recursion limit). */
+function holdsUnsafeInteger(root: unknown): boolean {
+  if (typeof root !== "object" || root === null) return isUnsafeInteger(root);
+  const stack: object[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as Record<string, unknown> | unknown[];
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v = node[i];
+        if (typeof v === "object") {
+          if (v !== null) stack.push(v);
+        } else if (isUnsafeInteger(v)) return true;
+      }
+    } else {
+      for (const key in node) {
+        const v = node[key];
+        if (typeof v === "object") {
+          if (v !== null) stack.push(v);
+        } else if (isUnsafeInteger(v)) return true;
+      }
+    }
+  }
+  return false;
 }
 
 function reviveBigInt(_key: string, value: unknown, context?: ReviverContext): unknown {
@@ -66,19 +97,48 @@ const STRUCTURE = /["\\[\]{}]/g;
  */
 export function nestsDeeperThan(text: string, maxDepth: number): boolean {
   if (text.length <= maxDepth) return false;
+  if (text.length <= SHORT_TEXT) return nestsDeeperShort(text, maxDepth);
   let depth = 0;
   let inString = false;
   STRUCTURE.lastIndex = 0;
-  for (let m = STRUCTURE.exec(text); m !== null; m = STRUCTURE.exec(text)) {
-    const c = m[0];
+  // `test` and `charCodeAt` rather than `exec`: no match array per hit (this
+  // runs on every incoming frame).
+  while (STRUCTURE.test(text)) {
+    const c = text.charCodeAt(STRUCTURE.lastIndex - 1);
     if (inString) {
-      if (c === "\\") STRUCTURE.lastIndex++; // skip the escaped character
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
+      if (c === 0x5c) STRUCTURE.lastIndex++; // `\`: skip the escaped character
+      else if (c === 0x22) inString = false; // `"`
+    } else if (c === 0x22) {
       inString = true;
-    } else if (c === "[" || c === "{") {
+    } else if (c === 0x5b || c === 0x7b) { // `[` `{`
+      if (++depth > maxDepth) {
+        STRUCTURE.lastIndex = 0;
+        return true;
+      }
+    } else if (c === 0x5d || c === 0x7d) { // `]` `}`
+      depth--;
+    }
+  }
+  return false;
+}
+
+// Below this length a plain character loop beats the regex (which pays a
+// call per structural character, and JSON is mostly quotes in short messages).
+const SHORT_TEXT = 2048;
+
+function nestsDeeperShort(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // `\`: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxDepth) return true;
-    } else if (c === "]" || c === "}") {
+    } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
   }

@@ -251,6 +251,10 @@ interface PendingCall {
   resolve(payload: unknown): void;
   reject(error: unknown): void;
   rejectErrors: boolean;
+  /** When the call times out (`performance.now()` time), for the shared timer. */
+  deadline?: number;
+  /** Rejects the call with its timeout error. */
+  expire?(): void;
 }
 
 interface PushEntry {
@@ -303,6 +307,9 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #reconnect: Required<ReconnectOptions> | undefined;
   readonly #pingCommand: string | undefined;
   readonly #pending = new Map<string, PendingCall>();
+  /** One timer for the call timeouts, set for the earliest deadline. */
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepAt = Infinity;
   readonly #pushes: PushEntry[] = [];
   readonly #pushWaiters = new Set<() => void>();
   readonly #onlineWaiters = new Set<() => void>();
@@ -410,10 +417,97 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {InvalidCommandError} When the response is not a valid message of the API.
    * @throws {DOMException} `TimeoutError` after the timeout; the signal's reason when aborted.
    */
-  async call<C extends CommandOf<A>>(
+  call<C extends CommandOf<A>>(
     command: C,
     payload: PayloadOf<A, C>,
     options: CallOptions = {},
+  ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
+    if (this.#state !== "online" || options.signal !== undefined) {
+      return this.#callWaiting(command, payload, options);
+    }
+    // The common case, online and without a caller's signal: no timer of its
+    // own (one shared timer covers the earliest deadline), no listeners, no
+    // promise besides the call's own. An AbortController, to cancel a wait
+    // for buffer space, is made only when the socket has unsent bytes (a
+    // write into an empty buffer never waits).
+    const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
+    const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
+    const ws = this.#ws!;
+    const id = this.#newID();
+    return new Promise((resolve, reject) => {
+      let controller: AbortController | undefined;
+      const call: PendingCall = {
+        resolve: resolve as (payload: unknown) => void,
+        reject,
+        rejectErrors,
+      };
+      if (ms > 0 && Number.isFinite(ms)) {
+        call.deadline = performance.now() + ms;
+        call.expire = () => {
+          const error = new DOMException(
+            `Call ${JSON.stringify(command)} timed out after ${ms} ms`,
+            "TimeoutError",
+          );
+          controller?.abort(error);
+          reject(error);
+        };
+      }
+      this.#pending.set(id, call);
+      if (call.deadline !== undefined) this.#armSweep(call.deadline);
+      const fail = (error: unknown) => {
+        if (this.#pending.get(id) === call) this.#forget(id);
+        reject(error);
+      };
+      try {
+        this.#options.onMessage?.("send", messageOf(command, id, payload));
+        const text = encodeMessage(command, id, payload);
+        if (ws.bufferedAmount !== 0) controller = new AbortController();
+        ws.writeText(text, controller?.signal).catch(fail);
+      } catch (error) {
+        fail(error);
+      }
+    });
+  }
+
+  /** Removes a pending call; stops the shared timer when none is left. */
+  #forget(id: string): void {
+    this.#pending.delete(id);
+    if (this.#pending.size === 0 && this.#sweepTimer !== undefined) {
+      clearTimeout(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+      this.#sweepAt = Infinity;
+    }
+  }
+
+  /** Makes sure the shared timer fires by `at`. */
+  #armSweep(at: number): void {
+    if (at >= this.#sweepAt) return;
+    clearTimeout(this.#sweepTimer);
+    this.#sweepAt = at;
+    this.#sweepTimer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+  }
+
+  /** Times out the calls whose deadline has passed; sets the timer for the next. */
+  #sweep(): void {
+    this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, call] of this.#pending) {
+      if (call.deadline === undefined) continue;
+      if (call.deadline <= now) {
+        this.#pending.delete(id);
+        call.expire!();
+      } else if (call.deadline < next) next = call.deadline;
+    }
+    if (next < Infinity) this.#armSweep(next);
+  }
+
+  /** `call` while connecting or reconnecting, or with a caller's signal. */
+  async #callWaiting<C extends CommandOf<A>>(
+    command: C,
+    payload: PayloadOf<A, C>,
+    options: CallOptions,
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
     const timeout = deadline(
       options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000,
@@ -435,7 +529,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       return await abortable(response, timeout.signal) as PayloadOf<A, ResponseCommandOf<A, C>>;
     } finally {
       timeout.clear();
-      this.#pending.delete(id);
+      this.#forget(id);
     }
   }
 
@@ -697,7 +791,7 @@ export class Conn<A extends API = typeof schemalessAPI>
         this.#queuePush(error === undefined ? { raw, message: message! } : { raw, error });
         continue;
       }
-      this.#pending.delete(id!);
+      this.#forget(id!);
       if (error !== undefined) pending.reject(error);
       else {
         const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
@@ -812,6 +906,9 @@ export class Conn<A extends API = typeof schemalessAPI>
   #failPending(error: Error): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
     for (const call of pending) call.reject(error);
   }
 

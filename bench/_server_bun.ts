@@ -1,0 +1,138 @@
+/**
+ * Benchmark servers on Bun: `bun bench/_server_bun.ts <mode>`. Listens on
+ * 127.0.0.1:0, prints `READY <port>` and serves until killed; `GET /stats`
+ * answers with its own CPU time and memory (`?gc=1` collects first).
+ *
+ * Modes: `raw` (echo every frame; `/pair` answers every second frame with
+ * both halves; `/first` greets like a wsrpc server), `wsrpc`,
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`.
+ */
+
+import process from "node:process";
+import { Server } from "../mod.ts";
+import { demoAPI, demoHandlers } from "../lib/demo.ts";
+import { createBunHandler } from "../lib/bun.ts";
+import { ed25519Server } from "../lib/ed25519_authenticator.ts";
+import { SERVER_SECRET } from "./_keys.ts";
+
+// deno-lint-ignore no-explicit-any
+const Bun = (globalThis as any).Bun;
+const mode = process.argv[2] ?? "raw";
+const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
+
+let sessions = (): number => 0;
+
+// Bun.serve's options, loosely: this file runs under Bun, and Deno's checker knows no Bun types.
+type Options = {
+  // deno-lint-ignore no-explicit-any
+  fetch(request: Request, server: any): unknown;
+  // deno-lint-ignore no-explicit-any
+  websocket: any;
+};
+
+async function makeOptions(): Promise<Options> {
+  if (mode === "raw") {
+    let open = 0;
+    sessions = () => open;
+    return {
+      fetch: (request, server) =>
+        server.upgrade(request, {
+            data: { path: new URL(request.url).pathname, half: "" },
+          })
+          ? undefined
+          : new Response("upgrade failed", { status: 400 }),
+      websocket: {
+        maxPayloadLength: 16 * 1024 * 1024,
+        // deno-lint-ignore no-explicit-any
+        open(ws: any) {
+          open++;
+          if (ws.data.path === "/first") ws.send(FIRST);
+        },
+        // deno-lint-ignore no-explicit-any
+        message(ws: any, data: string) {
+          if (ws.data.path !== "/pair") ws.send(data);
+          else if (ws.data.half === "") ws.data.half = data;
+          else {
+            ws.send(ws.data.half + data);
+            ws.data.half = "";
+          }
+        },
+        close() {
+          open--;
+        },
+      },
+    };
+  }
+  if (mode.startsWith("wsrpc")) {
+    const backend = mode === "wsrpc-auth-noble" ? "noble" : "webcrypto";
+    const server = new Server(demoAPI, {
+      handlers: demoHandlers,
+      maxInFlight: 4096,
+      maxConnections: 100_000,
+      readLimit: 4 * 1024 * 1024,
+      ...(mode === "wsrpc" ? {} : {
+        authenticator: ed25519Server({ secretKey: SERVER_SECRET, backend }),
+      }),
+    });
+    sessions = () => server.sessions.size;
+    return createBunHandler(server) as unknown as Options;
+  }
+  if (mode === "capnweb") {
+    // Bun resolves capnweb's "bun" export condition; Deno's checker sees the plain one.
+    const { newBunWebSocketRpcHandler, RpcTarget } = await import(
+      "capnweb"
+    ) as unknown as {
+      newBunWebSocketRpcHandler: (
+        make: () => unknown,
+        options: unknown,
+      ) => object;
+      RpcTarget: new () => object;
+    };
+    class Api extends RpcTarget {
+      ping(p: { timestamp: number }) {
+        return {
+          origintimestamp: p.timestamp,
+          timestamp: Math.floor(Date.now() / 1000),
+        };
+      }
+      echo(v: unknown) {
+        return v;
+      }
+    }
+    return {
+      fetch: (request, server) =>
+        server.upgrade(request) ? undefined : new Response("upgrade failed", { status: 400 }),
+      websocket: {
+        ...newBunWebSocketRpcHandler(() => new Api(), {
+          limits: { maxMessageSize: 4 * 1024 * 1024 },
+        }),
+        maxPayloadLength: 16 * 1024 * 1024,
+      },
+    };
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+const options = await makeOptions();
+const bun = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  websocket: options.websocket,
+  // deno-lint-ignore no-explicit-any
+  fetch(request: Request, server: any) {
+    const url = new URL(request.url);
+    if (url.pathname === "/stats") {
+      if (url.searchParams.has("gc")) Bun.gc(true);
+      const cpu = process.cpuUsage();
+      const mem = process.memoryUsage();
+      return Response.json({
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        sessions: sessions(),
+      });
+    }
+    return options.fetch(request, server);
+  },
+});
+console.log(`READY ${bun.port}`);

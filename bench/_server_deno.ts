@@ -1,0 +1,156 @@
+/**
+ * Benchmark servers on Deno: `deno run -A --v8-flags=--expose-gc
+ * bench/_server_deno.ts <mode>`. Listens on 127.0.0.1:0, prints
+ * `READY <port>` and serves until killed. Every mode also answers
+ * `GET /stats` with its own CPU time and memory (`?gc=1` collects first).
+ *
+ * Modes: `raw` (echo every frame; `/pair` answers every second frame with
+ * both halves), `wsrpc`, `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`,
+ * `capnweb`, `birpc`.
+ */
+
+import process from "node:process";
+import { Server } from "../mod.ts";
+import { demoAPI, demoHandlers } from "../lib/demo.ts";
+import { upgradeWebSocket } from "../lib/deno.ts";
+import { ed25519Server } from "../lib/ed25519_authenticator.ts";
+import { SERVER_SECRET } from "./_keys.ts";
+
+const mode = Deno.args[0] ?? "raw";
+const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
+
+type WSHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+let sessions = (): number => 0;
+
+async function makeHandler(): Promise<WSHandler> {
+  if (mode === "raw") {
+    let open = 0;
+    sessions = () => open;
+    return (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      const path = new URL(request.url).pathname;
+      const pair = path === "/pair";
+      let half: string | undefined;
+      socket.onopen = () => {
+        open++;
+        // `/first`: greet like a wsrpc server (its ping, id "0"), so that a
+        // wsrpc client can use the echo server to measure the client alone.
+        if (path === "/first") socket.send(FIRST);
+      };
+      socket.onclose = () => open--;
+      socket.onmessage = pair
+        ? (e) => {
+          if (half === undefined) half = e.data;
+          else {
+            socket.send(half + e.data);
+            half = undefined;
+          }
+        }
+        : (e) => socket.send(e.data);
+      return response;
+    };
+  }
+  if (mode.startsWith("wsrpc")) {
+    const backend = mode === "wsrpc-auth-noble" ? "noble" : "webcrypto";
+    const server = new Server(demoAPI, {
+      handlers: demoHandlers,
+      maxInFlight: 4096,
+      maxConnections: 100_000,
+      readLimit: 4 * 1024 * 1024,
+      ...(Deno.env.get("BENCH_NO_TIMEOUT") ? { requestTimeoutMs: 0 } : {}),
+      ...(mode === "wsrpc" ? {} : {
+        authenticator: ed25519Server({ secretKey: SERVER_SECRET, backend }),
+      }),
+    });
+    sessions = () => server.sessions.size;
+    return (request, info) => upgradeWebSocket(server, request, info);
+  }
+  if (mode === "capnweb") {
+    // Peers are dev-only: npm specifiers here, never in the library's deno.json.
+    // deno-lint-ignore no-import-prefix
+    const { newWebSocketRpcSession, RpcTarget } = await import(
+      "npm:capnweb@0.12.0"
+    );
+    class Api extends RpcTarget {
+      ping(p: { timestamp: number }) {
+        return {
+          origintimestamp: p.timestamp,
+          timestamp: Math.floor(Date.now() / 1000),
+        };
+      }
+      echo(v: unknown) {
+        return v;
+      }
+    }
+    return (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      newWebSocketRpcSession(socket as never, new Api(), {
+        limits: { maxMessageSize: 4 * 1024 * 1024 },
+      });
+      return response;
+    };
+  }
+  if (mode === "birpc") {
+    // Peers are dev-only: npm specifiers here, never in the library's deno.json.
+    // deno-lint-ignore no-import-prefix
+    const { createBirpc } = await import("npm:birpc@4.2.0");
+    const functions = {
+      ping: (p: { timestamp: number }) => ({
+        origintimestamp: p.timestamp,
+        timestamp: Math.floor(Date.now() / 1000),
+      }),
+      echo: (v: unknown) => v,
+    };
+    return (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      const rpc = createBirpc<Record<string, never>, typeof functions>(
+        functions,
+        {
+          post: (data) => socket.send(data),
+          on: (fn) => socket.addEventListener("message", (e) => fn(e.data)),
+          serialize: JSON.stringify,
+          deserialize: JSON.parse,
+          timeout: 60_000,
+        },
+      );
+      socket.addEventListener("close", () => rpc.$close());
+      return response;
+    };
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+const handleWS = await makeHandler();
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const http = Deno.serve(
+  { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+  (request, info) => {
+    const url = new URL(request.url);
+    if (url.pathname === "/exit") {
+      // Exits cleanly, so that `--cpu-prof` writes its profile.
+      setTimeout(() => Deno.exit(0), 50);
+      return new Response("bye\n");
+    }
+    if (url.pathname === "/stats") {
+      if (url.searchParams.has("gc")) {
+        gc?.();
+        gc?.();
+      }
+      const cpu = process.cpuUsage();
+      const mem = Deno.memoryUsage();
+      return Response.json({
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        sessions: sessions(),
+      });
+    }
+    return handleWS(request, info);
+  },
+);
+console.log(`READY ${http.addr.port}`);
