@@ -93,10 +93,12 @@ const STRUCTURE = /["\\[\]{}]/g;
 
 /**
  * Whether JSON text nests arrays and objects deeper than `maxDepth`. Text
- * shorter than `maxDepth` cannot, and is not scanned.
+ * shorter than `2 * (maxDepth + 1)` cannot be valid JSON that deep, and is not scanned.
  */
 export function nestsDeeperThan(text: string, maxDepth: number): boolean {
-  if (text.length <= maxDepth) return false;
+  // JSON nested deeper than maxDepth opens and closes maxDepth + 1 brackets;
+  // shorter text is either shallower or not JSON (which the parser refuses).
+  if (text.length < 2 * (maxDepth + 1)) return false;
   if (text.length <= SHORT_TEXT) return nestsDeeperShort(text, maxDepth);
   let depth = 0;
   let inString = false;

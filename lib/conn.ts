@@ -29,6 +29,7 @@ import {
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
+import { listenFrames } from "./_frame_listener.ts";
 
 /**
  * Makes the socket a {@linkcode Conn} connects with. The default uses the
@@ -317,6 +318,9 @@ export class Conn<A extends API = typeof schemalessAPI>
   #ws: WSConn | undefined;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
+  /** Messages whose (asynchronous) validation is under way, and the chain that orders them. */
+  #decoding = 0;
+  #decoded: Promise<void> = Promise.resolve();
   #lastError: Error | undefined;
   #nextID = 0;
   #connectCount = 0;
@@ -428,8 +432,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     // The common case, online and without a caller's signal: no timer of its
     // own (one shared timer covers the earliest deadline), no listeners, no
     // promise besides the call's own. An AbortController, to cancel a wait
-    // for buffer space, is made only when the socket has unsent bytes (a
-    // write into an empty buffer never waits).
+    // for buffer space, is made only when the buffer is full.
     const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
     const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
     const ws = this.#ws!;
@@ -461,8 +464,11 @@ export class Conn<A extends API = typeof schemalessAPI>
       try {
         this.#options.onMessage?.("send", messageOf(command, id, payload));
         const text = encodeMessage(command, id, payload);
-        if (ws.bufferedAmount !== 0) controller = new AbortController();
-        ws.writeText(text, controller?.signal).catch(fail);
+        if (!ws.sendText(text)) {
+          // The outgoing buffer is full: wait for room, cancellable by the timeout.
+          controller = new AbortController();
+          ws.writeText(text, controller.signal).catch(fail);
+        }
       } catch (error) {
         fail(error);
       }
@@ -709,8 +715,19 @@ export class Conn<A extends API = typeof schemalessAPI>
     for (const wake of this.#onlineWaiters) wake();
     this.#onlineWaiters.clear();
     this.#scheduleKeepalive(ws);
-    void this.#readLoop(ws);
     options.onConnect?.();
+    listenFrames(ws, {
+      value: (raw) => {
+        try {
+          this.#receive(raw);
+        } catch (error) {
+          // Only a user's onMessage hook can throw here; never into the socket's event handler.
+          ws.close(1011, "client error");
+          this.#dropped(ws, error);
+        }
+      },
+      end: (error) => this.#dropped(ws, error),
+    });
   }
 
   #openSocket(): WebSocketLike {
@@ -766,40 +783,46 @@ export class Conn<A extends API = typeof schemalessAPI>
     }
   }
 
-  async #readLoop(ws: WSConn): Promise<void> {
-    let failure: unknown;
-    for (;;) {
-      let raw: unknown;
-      try {
-        raw = await ws.readJSON();
-      } catch (error) {
-        failure = error;
-        break;
-      }
-      this.#options.onMessage?.("receive", raw);
-      let message: Incoming | undefined;
-      let error: unknown;
-      try {
-        const decoded = decodeMessage(this.#api, raw);
-        message = decoded instanceof Promise ? await decoded : decoded;
-      } catch (e) {
-        error = e;
-      }
-      const id = message?.id ?? (error instanceof InvalidCommandError ? error.id : undefined);
-      const pending = id ? this.#pending.get(id) : undefined;
-      if (pending === undefined) {
-        this.#queuePush(error === undefined ? { raw, message: message! } : { raw, error });
-        continue;
-      }
-      this.#forget(id!);
-      if (error !== undefined) pending.reject(error);
-      else {
-        const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
-        if (wireError) pending.reject(wireError);
-        else pending.resolve(message!.payload);
-      }
+  /**
+   * One incoming message, delivered synchronously from the socket's message
+   * event. Responses settle their call; everything else is a push. While an
+   * asynchronous schema is validating, later messages wait behind it so they
+   * are handled in arrival order.
+   */
+  #receive(raw: unknown): void {
+    this.#options.onMessage?.("receive", raw);
+    let decoded: Incoming | Promise<Incoming> | undefined;
+    let error: unknown;
+    try {
+      decoded = decodeMessage(this.#api, raw);
+    } catch (e) {
+      error = e;
     }
-    this.#dropped(ws, failure);
+    if (this.#decoding === 0 && !(decoded instanceof Promise)) {
+      this.#settle(raw, decoded, error);
+      return;
+    }
+    this.#decoding++;
+    this.#decoded = this.#decoded
+      .then(() => decoded)
+      .then((message) => this.#settle(raw, message, error), (e) => this.#settle(raw, undefined, e))
+      .finally(() => this.#decoding--);
+  }
+
+  #settle(raw: unknown, message: Incoming | undefined, error: unknown): void {
+    const id = message?.id ?? (error instanceof InvalidCommandError ? error.id : undefined);
+    const pending = id ? this.#pending.get(id) : undefined;
+    if (pending === undefined) {
+      this.#queuePush(error === undefined ? { raw, message: message! } : { raw, error });
+      return;
+    }
+    this.#forget(id!);
+    if (error !== undefined) pending.reject(error);
+    else {
+      const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
+      if (wireError) pending.reject(wireError);
+      else pending.resolve(message!.payload);
+    }
   }
 
   /** The socket `ws` ended on its own (not by `close()`). */

@@ -27,6 +27,7 @@ import {
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
+import { type FrameListener, listenFrames, pauseFrames } from "./_frame_listener.ts";
 import { randomTrace } from "./_bytes.ts";
 
 /**
@@ -307,6 +308,7 @@ export class Session<A extends API = API> {
       conn,
       inFlight: this.#inFlight,
       setPeer: (peer) => this.#peer = peer,
+      waitingWrites: 0,
     });
   }
 
@@ -364,19 +366,13 @@ interface SessionInternals {
   /** Requests in flight, for the limit and for shutdown. */
   inFlight: Set<unknown>;
   setPeer(peer: PeerIdentity): void;
+  /** Takes the session's frames once the handshake is done. */
+  listener?: FrameListener;
+  /** Responses waiting for room in the outgoing buffer; reading pauses while any do. */
+  waitingWrites: number;
 }
 
 const internals = new WeakMap<object, SessionInternals>();
-
-/** Writes one response on a session's connection. */
-async function respond(
-  session: Session<API> | Session<never>,
-  command: string,
-  id: string,
-  payload: unknown,
-): Promise<void> {
-  await internals.get(session)!.conn.writeText(encodeMessage(command, id, payload));
-}
 
 const REQUEST_SUFFIX = /-request$/;
 
@@ -554,10 +550,10 @@ export class Server<A extends API = API> {
     try {
       if (await this.#admit(session, conn)) {
         this.#options.onSessionOpen?.(session);
-        await respond(session, this.#pingCommand, "0", {
-          timestamp: Math.floor(Date.now() / 1000),
-        });
-        await this.#readLoop(session, conn);
+        await conn.writeText(
+          encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
+        );
+        await this.#serve(session, conn);
       }
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
@@ -613,63 +609,110 @@ export class Server<A extends API = API> {
     return !session.signal.aborted;
   }
 
-  async #readLoop(session: Session<A>, conn: WSConn): Promise<void> {
+  /**
+   * Serves requests until the connection ends. Frames are delivered
+   * synchronously from the socket's message event; a synchronous handler's
+   * response goes out in the same turn. When the outgoing buffer is full, the
+   * session stops taking frames until that write is out: they queue in the
+   * `WSConn`, within `readQueueLimit` (backpressure on a client that sends
+   * but does not read).
+   */
+  #serve(session: Session<A>, conn: WSConn): Promise<void> {
+    const inner = internals.get(session)!;
     const idleMs = this.#options.idleTimeoutMs ?? 0;
-    for (;;) {
-      let raw: unknown;
-      const idle = idleMs > 0 ? deadline(idleMs, "Idle") : undefined;
-      try {
-        raw = await conn.readJSON(idle?.signal);
-      } catch {
-        if (idle?.signal.aborted) session.close(1008, "idle timeout");
-        return; // closed, or not JSON (already closed with 1007)
-      } finally {
-        idle?.clear();
-      }
-      let message: Incoming<A>;
-      try {
-        const decoded = decodeMessage(this.#api, raw);
-        message = decoded instanceof Promise ? await decoded : decoded;
-      } catch (error) {
-        if (!(error instanceof InvalidCommandError)) throw error;
-        const route = error.command === undefined ? undefined : this.#handlers.get(error.command);
-        if (route !== undefined && error.id !== undefined) {
-          // A known request whose payload failed its schema: answer, keep serving.
-          await respond(session, route.response, error.id, {
-            error: requestErrorf("%s", error.message),
-          });
-          continue;
-        }
-        session.close(1008, error.message);
-        return;
-      }
-      const route = this.#handlers.get(message.command);
-      if (route === undefined) {
-        session.close(1008, `invalid command: no handler for ${JSON.stringify(message.command)}`);
-        return;
-      }
-      if (!this.#accepting) {
-        await respond(session, route.response, message.id, {
-          error: requestErrorf("server shutting down"),
-        });
-        continue;
-      }
-      const limit = this.#options.maxInFlight ?? 64;
-      if (session.inFlight >= limit) {
-        await respond(session, route.response, message.id, {
-          error: requestErrorf("too many requests in flight (limit %d)", limit),
-        });
-        continue;
-      }
-      void this.#handle(session, route, message);
+    let lastSeen = Date.now();
+    // One timer per session, not one per message.
+    const idleTimer = idleMs > 0
+      ? setInterval(() => {
+        if (Date.now() - lastSeen >= idleMs) session.close(1008, "idle timeout");
+      }, Math.max(5, Math.floor(idleMs / 4)))
+      : undefined;
+    return new Promise<void>((resolve) => {
+      inner.listener = {
+        value: (raw) => {
+          lastSeen = Date.now();
+          try {
+            this.#receive(session, raw);
+          } catch (error) {
+            this.#fault(session, error); // never throw into the socket's event handler
+          }
+        },
+        end: () => {
+          clearInterval(idleTimer);
+          resolve();
+        },
+      };
+      listenFrames(conn, inner.listener);
+    });
+  }
+
+  /** One incoming request, as delivered. */
+  #receive(session: Session<A>, raw: unknown): void {
+    let decoded: Incoming<A> | Promise<Incoming<A>>;
+    try {
+      decoded = decodeMessage(this.#api, raw);
+    } catch (error) {
+      this.#refuse(session, error);
+      return;
+    }
+    if (decoded instanceof Promise) {
+      decoded.then((message) => this.#dispatch(session, message), (e) => this.#refuse(session, e))
+        .catch((error) => this.#fault(session, error));
+    } else {
+      this.#dispatch(session, decoded);
     }
   }
 
-  async #handle(
+  /** The server's own failure while serving a session: logged, and the session closed with 1011. */
+  #fault(session: Session<A>, error: unknown): void {
+    this.#log(new InternalError(error), session);
+    session.close(1011, "internal error");
+  }
+
+  /** A message that failed to decode: an error response, or the connection closed. */
+  #refuse(session: Session<A>, error: unknown): void {
+    if (!(error instanceof InvalidCommandError)) {
+      this.#fault(session, error);
+      return;
+    }
+    const route = error.command === undefined ? undefined : this.#handlers.get(error.command);
+    if (route !== undefined && error.id !== undefined) {
+      // A known request whose payload failed its schema: answer, keep serving.
+      this.#reply(session, route.response, error.id, {
+        error: requestErrorf("%s", error.message),
+      });
+      return;
+    }
+    session.close(1008, error.message);
+  }
+
+  #dispatch(session: Session<A>, message: Incoming<A>): void {
+    const route = this.#handlers.get(message.command);
+    if (route === undefined) {
+      session.close(1008, `invalid command: no handler for ${JSON.stringify(message.command)}`);
+      return;
+    }
+    if (!this.#accepting) {
+      this.#reply(session, route.response, message.id, {
+        error: requestErrorf("server shutting down"),
+      });
+      return;
+    }
+    const limit = this.#options.maxInFlight ?? 64;
+    if (session.inFlight >= limit) {
+      this.#reply(session, route.response, message.id, {
+        error: requestErrorf("too many requests in flight (limit %d)", limit),
+      });
+      return;
+    }
+    this.#handle(session, route, message);
+  }
+
+  #handle(
     session: Session<A>,
     route: { handle: Handler<A, CommandOf<A>>; response: string },
     message: Incoming<A>,
-  ): Promise<void> {
+  ): void {
     if (session.signal.aborted) return; // the connection is gone; nobody to answer
     const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
     // The timeout (a timer and an AbortController) is made only when needed:
@@ -682,41 +725,67 @@ export class Server<A extends API = API> {
         `Request ${JSON.stringify(message.command)}`,
         session.signal,
       );
+    const context: RequestContext<A> = {
+      id: message.id,
+      command: message.command,
+      get signal() {
+        return guard().signal;
+      },
+      session,
+    };
+    let result: unknown;
+    try {
+      result = route.handle(message.payload as never, context);
+    } catch (error) {
+      timeout?.clear();
+      this.#reply(session, route.response, message.id, { error: this.#wireError(error, session) });
+      return;
+    }
+    if (!isPromiseLike(result)) {
+      timeout?.clear();
+      this.#reply(session, route.response, message.id, result ?? null);
+      return;
+    }
     const token = {};
     const inFlight = internals.get(session)!.inFlight;
     inFlight.add(token);
-    let payload: unknown;
-    try {
-      const context: RequestContext<A> = {
-        id: message.id,
-        command: message.command,
-        get signal() {
-          return guard().signal;
-        },
-        session,
-      };
-      const result = route.handle(message.payload as never, context);
-      payload = isPromiseLike(result)
-        ? await abortable(Promise.resolve(result), guard().signal)
-        : result;
-    } catch (error) {
-      if (session.signal.aborted) return; // the connection is gone; nobody to answer
-      payload = { error: this.#wireError(error, session) };
-    } finally {
+    abortable(Promise.resolve(result), guard().signal).then(
+      (payload) => payload ?? null,
+      (error) => session.signal.aborted ? undefined : { error: this.#wireError(error, session) },
+    ).then((payload) => {
       timeout?.clear();
       inFlight.delete(token);
+      // Undefined: the connection is gone; nobody to answer.
+      if (payload !== undefined) this.#reply(session, route.response, message.id, payload);
+    }).catch((error) => this.#fault(session, error));
+  }
+
+  /**
+   * Writes one response. It goes out at once unless the outgoing buffer is
+   * full; then the session stops taking frames until this write is out.
+   */
+  #reply(session: Session<A>, command: string, id: string, payload: unknown): void {
+    const inner = internals.get(session)!;
+    let text: string;
+    try {
+      text = encodeMessage(command, id, payload);
+    } catch (error) {
+      // The handler returned something JSON cannot encode.
+      const internal = new InternalError(error);
+      this.#log(internal, session);
+      text = encodeMessage(command, id, { error: internal.protocolError() });
     }
     try {
-      await respond(session, route.response, message.id, payload ?? null);
-    } catch (error) {
-      if (!(error instanceof ConnectionClosedError)) {
-        // The handler returned something JSON cannot encode.
-        const internal = new InternalError(error);
-        this.#log(internal, session);
-        await respond(session, route.response, message.id, { error: internal.protocolError() })
-          .catch(() => {});
-      }
+      if (inner.conn.sendText(text)) return;
+    } catch {
+      return; // closed: nobody to answer
     }
+    if (inner.waitingWrites++ === 0) pauseFrames(inner.conn);
+    inner.conn.writeText(text).then(() => {
+      if (--inner.waitingWrites === 0 && inner.listener !== undefined) {
+        listenFrames(inner.conn, inner.listener);
+      }
+    }, () => {}); // closed, or closed for not reading (1008): the session ends
   }
 
   /** What the client may see of a handler's error; logs what the operator must see. */

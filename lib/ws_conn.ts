@@ -8,6 +8,7 @@ import { ConnectionClosedError } from "./errors.ts";
 import { nestsDeeperThan, parseJSON, stringifyJSON, utf8LongerThan } from "./_json.ts";
 import { DEFAULT_READ_LIMIT } from "./message.ts";
 import type { APIConn } from "./message.ts";
+import { type FrameListener, frameListeners } from "./_frame_listener.ts";
 
 /**
  * The part of the standard `WebSocket` that {@linkcode WSConn} uses, so that
@@ -168,6 +169,8 @@ export class WSConn implements APIConn, AsyncDisposable {
   /** Running average size of written messages, to estimate how many are queued. */
   #averageSize = 0;
   #waiter: ((frame: string | undefined) => void) | undefined;
+  #listener: FrameListener | undefined;
+  #paused = false;
   #unsent: string[] | undefined;
   #failure: Error | undefined;
   #closeInfo: CloseInfo | undefined;
@@ -202,6 +205,7 @@ export class WSConn implements APIConn, AsyncDisposable {
       });
     }
     socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
+    frameListeners.set(this, (listener) => this.#listen(listener));
     socket.addEventListener("close", (e) => this.#onClose(e as CloseEvent));
     if (socket.readyState >= CLOSING) {
       this.#onClose({ code: 1006, reason: "" } as CloseEvent);
@@ -232,6 +236,9 @@ export class WSConn implements APIConn, AsyncDisposable {
    * @throws {SyntaxError} When the frame was not JSON (the connection is closed with 1007).
    */
   async readJSON(signal?: AbortSignal): Promise<unknown> {
+    if (this.#listener !== undefined) {
+      throw new TypeError("Cannot read: frames are delivered to a listener");
+    }
     const text = this.#head < this.#frames.length ? this.#shift() : await this.#nextFrame(signal);
     if (text === undefined) throw this.#failure;
     try {
@@ -266,14 +273,31 @@ export class WSConn implements APIConn, AsyncDisposable {
    * @throws {ConnectionClosedError} When the socket is closed.
    */
   async writeText(text: string, signal?: AbortSignal): Promise<void> {
+    if (this.sendText(text)) return;
+    await this.#drain(signal);
+    this.#socket.send(text);
+  }
+
+  /**
+   * Sends pre-encoded JSON text as one text frame now, without waiting: the
+   * synchronous fast path of `writeText`. Sends nothing and returns false
+   * when the outgoing buffer is over the high-water mark; then call
+   * `writeText`, which waits for room.
+   *
+   * @param text JSON text.
+   * @returns Whether the frame was sent (or queued until the socket opens).
+   * @throws {ConnectionClosedError} When the socket is closed.
+   */
+  sendText(text: string): boolean {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#unsent !== undefined) {
       this.#unsent.push(text);
-      return;
+      return true;
     }
     this.#averageSize += (text.length - this.#averageSize) / 16;
-    if (this.#pressure() > this.#highWater) await this.#drain(signal);
+    if (this.#pressure() > this.#highWater) return false;
     this.#socket.send(text);
+    return true;
   }
 
   /**
@@ -316,6 +340,10 @@ export class WSConn implements APIConn, AsyncDisposable {
     }
     if (nestsDeeperThan(data, this.#maxDepth)) {
       this.#fail(1009, `JSON nested deeper than ${this.#maxDepth} levels`);
+      return;
+    }
+    if (this.#listener !== undefined && !this.#paused) {
+      this.#emit(data);
       return;
     }
     const waiter = this.#waiter;
@@ -380,6 +408,54 @@ export class WSConn implements APIConn, AsyncDisposable {
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.(undefined);
+    const listener = this.#listener;
+    if (listener !== undefined) {
+      this.#listener = undefined;
+      listener.end(this.#failure);
+    }
+  }
+
+  /**
+   * Switches to synchronous delivery; `undefined` pauses it (frames queue,
+   * within the read-queue limit, and the listener still hears of the end)
+   * until the same listener is given again (see `_frame_listener.ts`).
+   */
+  #listen(listener: FrameListener | undefined): void {
+    if (listener === undefined) {
+      this.#paused = true;
+      return;
+    }
+    if (listener !== this.#listener) {
+      if (this.#waiter !== undefined || this.#listener !== undefined) {
+        throw new TypeError("Cannot listen: the connection already has a reader");
+      }
+      this.#listener = listener;
+    }
+    this.#paused = false;
+    while (this.#listener === listener && !this.#paused && this.#head < this.#frames.length) {
+      this.#emit(this.#shift());
+    }
+    if (this.#listener === listener && this.#failure !== undefined) {
+      this.#listener = undefined;
+      listener.end(this.#failure);
+    }
+  }
+
+  /** Decodes one frame for the listener; text that is not JSON ends the connection with 1007. */
+  #emit(text: string): void {
+    const listener = this.#listener!;
+    let value: unknown;
+    try {
+      value = parseJSON(text);
+    } catch (error) {
+      this.#listener = undefined;
+      this.#fail(1007, "failed to unmarshal JSON");
+      listener.end(
+        new SyntaxError(`Cannot decode frame: ${(error as Error).message}`, { cause: error }),
+      );
+      return;
+    }
+    listener.value(value);
   }
 
   #shift(): string {

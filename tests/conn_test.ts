@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import {
   Conn,
   ConnectionClosedError,
+  defineAPI,
   HandshakeError,
   InvalidCommandError,
   ProtocolError,
+  type StandardSchemaV1,
+  unchecked,
 } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { delay, startServer, waitFor } from "./_server.ts";
@@ -357,4 +360,33 @@ Deno.test("Conn keeps reconnecting after a connect() of the user's fails mid-cyc
     await conn.close();
     await restarted.close();
   }
+});
+
+Deno.test("Conn handles messages in arrival order even when a schema validates asynchronously", async () => {
+  const slow: StandardSchemaV1<{ n: number }> = {
+    "~standard": {
+      version: 1,
+      vendor: "test",
+      validate: (v) =>
+        new Promise((resolve) => setTimeout(() => resolve({ value: v as { n: number } }), 30)),
+    },
+  };
+  const api = defineAPI({
+    "demo-ping-request": unchecked<{ timestamp: number }>(),
+    "t-slow-notification": slow,
+    "t-fast-notification": unchecked<{ n: number }>(),
+  });
+  await using srv = scriptedServer((socket) => {
+    socket.addEventListener("open", () => {
+      socket.send(ping());
+      socket.send('{"header":{"command":"t-slow-notification"},"payload":{"n":1}}');
+      socket.send('{"header":{"command":"t-fast-notification"},"payload":{"n":2}}');
+      socket.send('{"header":{"command":"t-slow-notification"},"payload":{"n":3}}');
+    });
+  });
+  await using conn = new Conn(srv.url, { api });
+  await conn.connect();
+  const order = [];
+  for (let i = 0; i < 3; i++) order.push(((await conn.read()).payload as { n: number }).n);
+  assert.deepEqual(order, [1, 2, 3]);
 });

@@ -30,7 +30,8 @@ Deno.test("nestsDeeperThan() agrees with a reference scan for short and long tex
     const target = Math.floor(random() * 5000);
     while (text.length < target) text += pieces[Math.floor(random() * pieces.length)];
     for (const maxDepth of [1, 3, 64]) {
-      const expected = reference(text, maxDepth);
+      // Text too short to be valid JSON that deep is not scanned (the parser refuses it).
+      const expected = text.length >= 2 * (maxDepth + 1) && reference(text, maxDepth);
       assert.equal(
         nestsDeeperThan(text, maxDepth),
         expected,
@@ -82,4 +83,18 @@ Deno.test("parseJSON() decodes unsafe integers as bigint wherever they are, and 
   for (let i = 0; i < 1000; i++) v = (v as unknown[])[0];
   assert.equal(v, 9223372036854775809n);
   assert.throws(() => parseJSON("{"), SyntaxError);
+});
+
+Deno.test("nestsDeeperThan() finds every valid JSON document nested past the limit", () => {
+  for (const maxDepth of [1, 2, 8, 64]) {
+    for (let depth = 1; depth <= maxDepth + 3; depth++) {
+      for (
+        const [open, close, inner] of [["[", "]", ""], ["[", "]", "1"], ['{"a":', "}", "null"]]
+      ) {
+        const text = open!.repeat(depth) + inner + close!.repeat(depth);
+        JSON.parse(text); // valid
+        assert.equal(nestsDeeperThan(text, maxDepth), depth > maxDepth, `${text} vs ${maxDepth}`);
+      }
+    }
+  }
 });
