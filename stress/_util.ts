@@ -407,21 +407,10 @@ export async function spawnServer(
     resolveURL = resolve;
     rejectURL = reject;
   });
-  const pump = (async () => {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of child.stdout) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.startsWith("R ")) requests.push(line);
-        else if (line.startsWith("listening ")) resolveURL(line.slice(10));
-      }
-    }
-    rejectURL(new Error("stress server exited before listening"));
-  })();
+  const pump = forEachLine(child.stdout, (line) => {
+    if (line.startsWith("R ")) requests.push(line);
+    else if (line.startsWith("listening ")) resolveURL(line.slice(10));
+  }).then(() => rejectURL(new Error("stress server exited before listening")));
   const exited = Promise.all([child.status, pump]).then(([status]) => status);
   const url = await urlPromise;
   const port = Number(new URL(url).port);
@@ -442,4 +431,21 @@ export async function spawnServer(
     },
     exited,
   };
+}
+
+/** Calls `onLine` with each line a child process writes, until its output ends. */
+export async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      onLine(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  }
 }

@@ -14,7 +14,7 @@ import { Conn, ProtocolError } from "../mod.ts";
 import { messageOf } from "../lib/framing.ts";
 import { ed25519Client } from "../lib/ed25519_authenticator.ts";
 import { generateKeyPair } from "../lib/ed25519_keys.ts";
-import { mb, percentile, RawClient, sleep, spawnServer, stressAPI } from "./_util.ts";
+import { forEachLine, mb, percentile, RawClient, sleep, spawnServer, stressAPI } from "./_util.ts";
 
 /** Parameters of {@linkcode floods}. */
 export interface FloodsOptions {
@@ -84,22 +84,11 @@ async function startProbe(
   const samples: { at: number; ms: number; ok: boolean }[] = [];
   let ready!: () => void;
   const isReady = new Promise<void>((resolve) => ready = resolve);
-  const pump = (async () => {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of child.stdout) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line === "ready") ready();
-        const [at, ms, ok] = line.split(" ");
-        if (ok !== undefined) samples.push({ at: Number(at), ms: Number(ms), ok: ok === "ok" });
-      }
-    }
-    ready();
-  })();
+  const pump = forEachLine(child.stdout, (line) => {
+    if (line === "ready") ready();
+    const [at, ms, ok] = line.split(" ");
+    if (ok !== undefined) samples.push({ at: Number(at), ms: Number(ms), ok: ok === "ok" });
+  }).then(ready);
   await isReady;
   return {
     samples,

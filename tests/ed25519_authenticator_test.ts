@@ -8,6 +8,7 @@ import { type Ed25519KeyPair, generateKeyPair, sign } from "../lib/ed25519_keys.
 import { HandshakeError } from "../lib/errors.ts";
 import type { PeerIdentity } from "../lib/message.ts";
 import { pipe, type PipeEnd } from "./_pipe.ts";
+import { concat } from "../lib/_bytes.ts";
 
 const HELLO = "ed25519-hello";
 const CHALLENGE = "ed25519-hello-challenge";
@@ -26,15 +27,6 @@ const aliceHex = alice.publicKey.toHex();
 
 type Payload = Record<string, unknown>;
 const message = (command: string, payload: unknown) => ({ header: { command }, payload });
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-};
 const text = (s: string) => new TextEncoder().encode(s);
 const timeout = (ms = 5000) => AbortSignal.timeout(ms);
 
