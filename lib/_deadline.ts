@@ -49,3 +49,20 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/** Settles as `promise` does, or resolves with `fallback` after `ms` milliseconds. */
+export async function settledWithin<T, F>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: F,
+): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<F>((resolve) => timer = setTimeout(() => resolve(fallback), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -34,6 +34,7 @@
 import type { API } from "./api.ts";
 import type { ConnectionInfo, Server } from "./server.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
+import { routeRequest } from "./_route.ts";
 
 /**
  * The part of Bun's `ServerWebSocket` that the adapter uses.
@@ -322,7 +323,6 @@ export function createBunHandler<A extends API>(
       `Invalid maxPayloadLength: expected a positive integer, got ${String(maxPayloadLength)}`,
     );
   }
-  const { path, fallback } = options;
   // Keyed by the `ws.data` object this adapter made, so sockets upgraded by
   // anything else are ignored and nothing leaks once the socket is gone.
   const sockets = new WeakMap<object, BunSocket>();
@@ -357,12 +357,8 @@ export function createBunHandler<A extends API>(
 
   return {
     fetch(request, bun) {
-      if (path !== undefined && new URL(request.url).pathname !== path) {
-        return fallback?.(request) ?? new Response("Not found\n", { status: 404 });
-      }
-      if (fallback && request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return fallback(request);
-      }
+      const routed = routeRequest(request, options);
+      if (routed !== undefined) return routed;
       const refusal = server.checkRequest(request);
       if (refusal !== undefined) return refusal;
       const ip = bun.requestIP?.(request);

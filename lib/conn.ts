@@ -12,7 +12,7 @@ import {
   type ResponseCommandOf,
   schemalessAPI,
 } from "./api.ts";
-import { abortable, deadline } from "./_deadline.ts";
+import { abortable, deadline, settledWithin } from "./_deadline.ts";
 import {
   ConnectionClosedError,
   HandshakeError,
@@ -478,11 +478,13 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** Removes a pending call; stops the shared timer when none is left. */
   #forget(id: string): void {
     this.#pending.delete(id);
-    if (this.#pending.size === 0 && this.#sweepTimer !== undefined) {
-      clearTimeout(this.#sweepTimer);
-      this.#sweepTimer = undefined;
-      this.#sweepAt = Infinity;
-    }
+    if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  #stopSweep(): void {
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
   }
 
   /** Makes sure the shared timer fires by `at`. */
@@ -623,12 +625,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     if (ws === undefined) return;
     ws.close(code, reason);
     if (!wasClosed) this.#options.onDisconnect?.(error);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      ws.closed,
-      new Promise((resolve) => timer = setTimeout(resolve, 2_000)),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(ws.closed, 2_000, undefined);
   }
 
   /**
@@ -929,9 +926,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   #failPending(error: Error): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
-    this.#sweepAt = Infinity;
+    this.#stopSweep();
     for (const call of pending) call.reject(error);
   }
 

@@ -27,6 +27,7 @@
 
 import type { API } from "./api.ts";
 import type { Server } from "./server.ts";
+import { routeRequest } from "./_route.ts";
 
 /**
  * Options for {@linkcode createHandler}.
@@ -102,13 +103,6 @@ export function createHandler<A extends API>(
   server: Server<A>,
   options: HandlerOptions = {},
 ): (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response> {
-  return (request, info) => {
-    if (options.path !== undefined && new URL(request.url).pathname !== options.path) {
-      return options.fallback?.(request) ?? new Response("Not found\n", { status: 404 });
-    }
-    if (options.fallback && request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return options.fallback(request);
-    }
-    return upgradeWebSocket(server, request, info);
-  };
+  return (request, info) =>
+    routeRequest(request, options) ?? upgradeWebSocket(server, request, info);
 }

@@ -8,7 +8,7 @@
  */
 
 import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
-import { abortable, deadline } from "./_deadline.ts";
+import { abortable, deadline, settledWithin } from "./_deadline.ts";
 import {
   ConnectionClosedError,
   HandshakeError,
@@ -556,17 +556,17 @@ export class Server<A extends API = API> {
         await this.#serve(session, conn);
       }
     } catch (error) {
-      if (!(error instanceof ConnectionClosedError)) {
-        this.#log(new InternalError(error), session);
-        session.close(1011, "internal error");
-      }
+      if (!(error instanceof ConnectionClosedError)) this.#fault(session, error);
     } finally {
       session.close(1000, "");
       this.#lingering++;
       void conn.closed.then(() => this.#lingering--);
       this.#sessions.delete(session.id);
       this.#ended.delete(session.id);
-      this.#options.onSessionClose?.(session, await closedWithin(conn, 1_000));
+      this.#options.onSessionClose?.(
+        session,
+        await settledWithin(conn.closed, 1_000, { code: 1006, reason: "" }),
+      );
     }
   }
 
@@ -845,16 +845,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 function isWireSafe(error: unknown): boolean {
   if (error instanceof HandshakeError) return error.cause === undefined;
   return error instanceof DOMException || error instanceof ConnectionClosedError;
-}
-
-async function closedWithin(conn: WSConn, ms: number): Promise<{ code: number; reason: string }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<{ code: number; reason: string }>((resolve) =>
-    timer = setTimeout(() => resolve({ code: 1006, reason: "" }), ms)
-  );
-  try {
-    return await Promise.race([conn.closed, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -242,12 +242,19 @@ export class WSConn implements APIConn, AsyncDisposable {
     const text = this.#head < this.#frames.length ? this.#shift() : await this.#nextFrame(signal);
     if (text === undefined) throw this.#failure;
     try {
-      return parseJSON(text);
+      return this.#parse(text);
     } catch (error) {
       this.#fail(1007, "failed to unmarshal JSON");
-      throw new SyntaxError(`Cannot decode frame: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw error;
+    }
+  }
+
+  /** Decodes one frame. @throws {SyntaxError} When it is not JSON (the caller closes with 1007). */
+  #parse(text: string): unknown {
+    try {
+      return parseJSON(text);
+    } catch (error) {
+      throw new SyntaxError(`Cannot decode frame: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -435,10 +442,7 @@ export class WSConn implements APIConn, AsyncDisposable {
     while (this.#listener === listener && !this.#paused && this.#head < this.#frames.length) {
       this.#emit(this.#shift());
     }
-    if (this.#listener === listener && this.#failure !== undefined) {
-      this.#listener = undefined;
-      listener.end(this.#failure);
-    }
+    if (this.#listener === listener && this.#failure !== undefined) this.#wake();
   }
 
   /** Decodes one frame for the listener; text that is not JSON ends the connection with 1007. */
@@ -446,13 +450,11 @@ export class WSConn implements APIConn, AsyncDisposable {
     const listener = this.#listener!;
     let value: unknown;
     try {
-      value = parseJSON(text);
+      value = this.#parse(text);
     } catch (error) {
-      this.#listener = undefined;
+      this.#listener = undefined; // it hears of the SyntaxError, not of the close it causes
       this.#fail(1007, "failed to unmarshal JSON");
-      listener.end(
-        new SyntaxError(`Cannot decode frame: ${(error as Error).message}`, { cause: error }),
-      );
+      listener.end(error);
       return;
     }
     listener.value(value);
