@@ -58,25 +58,30 @@ async function wsrpcConnect(): Promise<(url: string) => Promise<Adapter>> {
   };
 }
 
+/** The ping and echo every peer's server implements. */
+interface PeerApi {
+  ping(p: { timestamp: number }): { origintimestamp: number; timestamp: number };
+  echo(v: string): string;
+}
+
+/** A native WebSocket, open, and a promise of its close. */
+async function openSocket(url: string): Promise<{ socket: WebSocket; closed: Promise<unknown> }> {
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  return { socket, closed: new Promise((resolve) => socket.addEventListener("close", resolve)) };
+}
+
 async function capnwebConnect(): Promise<(url: string) => Promise<Adapter>> {
   const { newWebSocketRpcSession } = await import(
     isDeno ? "npm:capnweb@0.12.0" : "capnweb"
   ) as typeof import("npm:capnweb@0.12.0");
-  interface Api {
-    ping(
-      p: { timestamp: number },
-    ): { origintimestamp: number; timestamp: number };
-    echo(v: string): string;
-  }
   return async (url) => {
-    const socket = new WebSocket(url);
-    await new Promise((resolve, reject) => {
-      socket.onopen = resolve;
-      socket.onerror = reject;
-    });
-    const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    const { socket, closed } = await openSocket(url);
     // deno-lint-ignore no-explicit-any
-    const stub: any = newWebSocketRpcSession<Api & never>(socket, undefined, {
+    const stub: any = newWebSocketRpcSession<PeerApi & never>(socket, undefined, {
       limits: { maxMessageSize: 4 * 1024 * 1024 },
     });
     return {
@@ -95,20 +100,9 @@ async function birpcConnect(): Promise<(url: string) => Promise<Adapter>> {
   const { createBirpc } = await import(
     isDeno ? "npm:birpc@4.2.0" : "birpc"
   ) as typeof import("npm:birpc@4.2.0");
-  interface Remote {
-    ping(
-      p: { timestamp: number },
-    ): { origintimestamp: number; timestamp: number };
-    echo(v: string): string;
-  }
   return async (url) => {
-    const socket = new WebSocket(url);
-    await new Promise((resolve, reject) => {
-      socket.onopen = resolve;
-      socket.onerror = reject;
-    });
-    const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
-    const rpc = createBirpc<Remote>({}, {
+    const { socket, closed } = await openSocket(url);
+    const rpc = createBirpc<PeerApi>({}, {
       post: (data) => socket.send(data),
       on: (fn) => socket.addEventListener("message", (e) => fn(e.data)),
       serialize: JSON.stringify,

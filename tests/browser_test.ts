@@ -17,6 +17,7 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { encodeHex, generateKeyPair } from "../lib/ed25519_keys.ts";
 import { startBrowserDemo } from "../examples/browser/serve.ts";
+import { bundleForBrowser, run } from "./interop/_process.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
@@ -31,28 +32,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command(cmd, {
-    args,
-    stdout: "null",
-    stderr: "piped",
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed (${code}): ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-}
-
 /** Chromium from Debian's package; installed when missing and we are root. */
 async function ensureChromium(): Promise<string> {
   if (await exists(CHROMIUM)) return CHROMIUM;
   if (Deno.uid() !== 0) {
     throw new Error(`${CHROMIUM} is missing: run \`apt-get install chromium\` as root`);
   }
-  await run("apt-get", ["update", "-qq"]);
-  await run("apt-get", ["install", "-y", "-qq", "chromium"]);
+  const apt = { DEBIAN_FRONTEND: "noninteractive" };
+  await run("apt-get", ["update", "-qq"], apt);
+  await run("apt-get", ["install", "-y", "-qq", "chromium"], apt);
   if (!await exists(CHROMIUM)) {
     throw new Error(`apt-get installed chromium, but not at ${CHROMIUM}`);
   }
@@ -69,15 +57,7 @@ async function ensurePlaywright(): Promise<string> {
 
 async function bundle(dir: string): Promise<string> {
   const out = `${dir}/page.js`;
-  await run(Deno.execPath(), [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "browser",
-    "-o",
-    out,
-    `${ROOT}tests/browser/page.ts`,
-  ]);
+  await bundleForBrowser(`${ROOT}tests/browser/page.ts`, out);
   return await Deno.readTextFile(out);
 }
 

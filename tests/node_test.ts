@@ -14,20 +14,11 @@ import { createHandler } from "../lib/deno.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { encodeHex, generateKeyPair } from "../lib/ed25519_keys.ts";
+import { bundleForBrowser, run } from "./interop/_process.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const NODE_DIR = `${ROOT}tools/node22`;
 const NODE = `${NODE_DIR}/node_modules/node/bin/node`;
-
-async function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (out.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${stderr}${stdout}`);
-  }
-  return { stdout, stderr };
-}
 
 async function ensureNode22(): Promise<string> {
   try {
@@ -78,15 +69,7 @@ Deno.test("Conn works on Node 22's global WebSocket", async (t) => {
   );
   try {
     const bundle = `${dir}/client.mjs`;
-    await run(Deno.execPath(), [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      "-o",
-      bundle,
-      `${ROOT}tests/node/client.ts`,
-    ]);
+    await bundleForBrowser(`${ROOT}tests/node/client.ts`, bundle);
     const base = `ws://127.0.0.1:${http.addr.port}`;
     const args = [
       `${base}/v1/ws`,

@@ -4,7 +4,7 @@
  * authentication and once with ed25519 (keys from the query string), and
  * publishes what it saw as `globalThis.wsrpcResults` for the driver.
  */
-import { refusedConnect, runScenario } from "../interop/_scenario.ts";
+import { attempt, refusedConnect, runScenario } from "../interop/_scenario.ts";
 
 /** The part of the DOM this script uses (typed here: Deno's type check has no DOM lib). */
 interface PageDocument {
@@ -13,21 +13,6 @@ interface PageDocument {
   querySelector(selector: string): { getAttribute(name: string): string | null } | null;
 }
 const document = (globalThis as unknown as { document: PageDocument }).document;
-
-interface Outcome {
-  ok: boolean;
-  value?: unknown;
-  error?: string;
-}
-
-async function attempt(run: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    return { ok: true, value: await run() };
-  } catch (error) {
-    const e = error as Error;
-    return { ok: false, error: `${e?.name}: ${e?.message}` };
-  }
-}
 
 /** bigint is not JSON: report it as a string with an `n` suffix. */
 function plain(value: unknown): unknown {

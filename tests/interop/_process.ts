@@ -129,3 +129,32 @@ export async function startChild(
     throw error;
   }
 }
+
+/**
+ * Runs a command to completion and returns its output.
+ *
+ * @throws {Error} With its stderr and stdout when it exits non-zero.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<{ stdout: string; stderr: string }> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(env === undefined ? {} : { env }),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${stderr}${stdout}`);
+  }
+  return { stdout, stderr };
+}
+
+/** Bundles `entry` into one ES module at `out` for browsers (and Node) with `deno bundle`. */
+export async function bundleForBrowser(entry: string, out: string): Promise<void> {
+  await run(Deno.execPath(), ["bundle", "--quiet", "--platform", "browser", "-o", out, entry]);
+}

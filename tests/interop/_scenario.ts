@@ -109,3 +109,20 @@ export async function refusedConnect(
   }
   throw new Error("connect succeeded with a refused key");
 }
+
+/** What running one step gave: its value, or the error's name and message. */
+export interface Outcome {
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+/** Runs one step and reports its outcome instead of throwing (for pages and child processes). */
+export async function attempt(run: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    const e = error as Error;
+    return { ok: false, error: `${e?.name}: ${e?.message}` };
+  }
+}

@@ -9,22 +9,7 @@
  * (`mod.ts`) and the ed25519 module load later, each reported on its own.
  */
 import process from "node:process";
-import { runScenario } from "../interop/_scenario.ts";
-
-interface Outcome {
-  ok: boolean;
-  value?: unknown;
-  error?: string;
-}
-
-async function attempt(run: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    return { ok: true, value: await run() };
-  } catch (error) {
-    const e = error as Error;
-    return { ok: false, error: `${e?.name}: ${e?.message}` };
-  }
-}
+import { attempt, runScenario } from "../interop/_scenario.ts";
 
 const [url, authURL, secretKey, serverPublicKey] = process.argv.slice(2);
 const results: Record<string, unknown> = {
