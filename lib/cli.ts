@@ -35,7 +35,7 @@ import {
   STATUS_HANDSHAKE_ERR,
   type WebSocketLike,
 } from "../mod.ts";
-import { createHandler } from "./deno.ts";
+import { serve as serveDeno, type WsrpcHttpServer } from "./deno.ts";
 import { demoAPI, demoHandlers } from "./demo.ts";
 import denoConfig from "../deno.json" with { type: "json" };
 
@@ -197,6 +197,9 @@ Examples:
 Flags:
   -p, --port PORT        port to listen on; 0 picks a free one (default 8080)
       --host HOST        address to listen on (default 127.0.0.1)
+      --allow-host NAME  a host name clients may use in Host (any port); repeatable.
+                         Bound to loopback, only localhost, 127.0.0.1, [::1] and the
+                         --host name are accepted by default (DNS rebinding): others get 421
       --key FILE         the server's ed25519 secret key: clients can pin its public key
       --allow KEY        a client public key that may connect (hex, or a file with one
                          key per line); repeatable. Without it, any client with a key may
@@ -260,6 +263,7 @@ const SPECS: Record<string, Record<string, FlagSpec>> = {
   serve: {
     port: { type: "string", short: "p" },
     host: { type: "string" },
+    "allow-host": { type: "string", multiple: true },
     key: { type: "string" },
     allow: { type: "string", multiple: true },
     verbose: { type: "boolean", short: "v" },
@@ -934,6 +938,10 @@ async function serve(args: string[]): Promise<number> {
   }
   const hostname = (flags.host as string | undefined) ?? "127.0.0.1";
   const verbose = flags.verbose === true;
+  const allowedHosts = serveAllowedHosts(
+    hostname,
+    ((flags["allow-host"] as string[] | undefined) ?? []).flatMap((h) => h.split(",")),
+  );
 
   let authenticator: Authenticator | undefined;
   let serverKey: string | undefined;
@@ -957,6 +965,7 @@ async function serve(args: string[]): Promise<number> {
   const server = new Server(demoAPI, {
     handlers,
     ...(authenticator === undefined ? {} : { authenticator }),
+    ...(allowedHosts === undefined ? {} : { allowedHosts }),
     onSessionOpen: (s) =>
       console.error(
         `session ${s.id} open from ${s.remoteAddr ?? "?"}${
@@ -967,18 +976,18 @@ async function serve(args: string[]): Promise<number> {
       console.error(`session ${s.id} closed ${code}${reason ? ` ${JSON.stringify(reason)}` : ""}`),
   });
   const path = "/v1/ws";
-  let http: Deno.HttpServer<Deno.NetAddr>;
+  let http: WsrpcHttpServer;
   try {
-    http = Deno.serve(
-      { hostname, port, onListen: () => {} },
-      createHandler(server, {
-        path,
-        fallback: () =>
-          new Response(`wsrpc demo server: connect a WebSocket to ${path}\n`, {
-            headers: { "content-type": "text/plain; charset=utf-8" },
-          }),
-      }),
-    );
+    // The adapter's serve() keeps listening through descriptor exhaustion.
+    http = serveDeno(server, {
+      hostname,
+      port,
+      path,
+      fallback: () =>
+        new Response(`wsrpc demo server: connect a WebSocket to ${path}\n`, {
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        }),
+    });
   } catch (error) {
     throw new CliError(
       `Cannot listen on ${hostname}:${port}: ${(error as Error).message}`,
@@ -1012,6 +1021,18 @@ async function serve(args: string[]): Promise<number> {
   await http.shutdown();
   for (const [s, listener] of listeners) Deno.removeSignalListener(s, listener);
   return OK;
+}
+
+/**
+ * The `Host` names `wsrpc serve` accepts: bound to a loopback address, the
+ * loopback names, the bound name and `extra`; elsewhere `extra`, or any host
+ * when there is none.
+ */
+function serveAllowedHosts(hostname: string, extra: string[]): string[] | undefined {
+  const loopback = hostname === "localhost" || /^127\./.test(hostname) ||
+    /^\[?(::1|0:0:0:0:0:0:0:1)\]?$/.test(hostname);
+  if (!loopback) return extra.length === 0 ? undefined : extra;
+  return ["localhost", "127.0.0.1", "[::1]", hostname, ...extra];
 }
 
 function logged(handlers: typeof demoHandlers): typeof demoHandlers {

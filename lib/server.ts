@@ -216,6 +216,16 @@ export interface ServerOptions<A extends API = API> {
    */
   origins?: string[];
   /**
+   * Host names this server answers to: the `Host` header's name must be one
+   * of them (any port; case-insensitive; IPv6 with or without brackets),
+   * e.g. `["localhost", "127.0.0.1", "[::1]"]`. Other upgrades get HTTP 421
+   * (Misdirected Request), checked before `Origin`: this stops DNS
+   * rebinding, where an attacker's page re-resolves its own name to this
+   * server, so that its `Origin` and `Host` agree and pass the same-origin
+   * check. By default any host.
+   */
+  allowedHosts?: string[];
+  /**
    * Accept any `Origin`. Only safe when every endpoint authenticates in-band
    * (an authenticator) and nothing relies on cookies.
    *
@@ -481,7 +491,8 @@ export class Server<A extends API = API> {
    *
    * @param request The HTTP request.
    * @returns An error response to send instead (426 not a WebSocket upgrade,
-   * 403 origin refused, 503 shutting down or full), or `undefined` to upgrade.
+   * 421 host not in `allowedHosts`, 403 origin refused, 503 shutting down or
+   * full), or `undefined` to upgrade.
    */
   checkRequest(request: Request): Response | undefined {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -493,6 +504,10 @@ export class Server<A extends API = API> {
     if (!this.#accepting) return new Response("Server shutting down\n", { status: 503 });
     if (this.#sessions.size + this.#lingering >= (this.#options.maxConnections ?? 10_000)) {
       return new Response("Too many connections\n", { status: 503 });
+    }
+    const allowedHosts = this.#options.allowedHosts;
+    if (allowedHosts !== undefined && !hostAllowed(allowedHosts, request)) {
+      return new Response("Host not allowed\n", { status: 421 });
     }
     const origin = request.headers.get("origin");
     if (
@@ -829,6 +844,29 @@ export class Server<A extends API = API> {
     } catch {
       return false;
     }
+  }
+}
+
+/** Whether the request's `Host` names one of `allowed` (any port). */
+function hostAllowed(allowed: readonly string[], request: Request): boolean {
+  const name = hostName(request.headers.get("host") ?? new URL(request.url).host);
+  return name !== undefined && allowed.some((host) => hostName(host) === name);
+}
+
+/**
+ * The normalised name of a `Host` value (`Example.COM:80` -> `example.com`,
+ * `::1` and `[::1]:8080` -> `[::1]`), or `undefined` when it is not a plain
+ * host (user info, a path, or anything else a URL parser would skip over).
+ */
+function hostName(host: string): string | undefined {
+  if (host === "" || /[\s/?#@\\]/.test(host)) return undefined;
+  const bracketed = host.indexOf(":") !== host.lastIndexOf(":") && !host.startsWith("[")
+    ? `[${host}]`
+    : host;
+  try {
+    return new URL(`http://${bracketed}`).hostname;
+  } catch {
+    return undefined;
   }
 }
 
