@@ -29,6 +29,7 @@ import {
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
 import { type FrameListener, listenFrames, pauseFrames } from "./_frame_listener.ts";
 import { randomTrace } from "./_bytes.ts";
+import { safeLines, safeText } from "./_safe_text.ts";
 
 /**
  * What a handler knows about its request.
@@ -814,10 +815,17 @@ export class Server<A extends API = API> {
       this.#options.onError(error, session);
       return;
     }
-    const text = error instanceof ProtocolError ? error.toString() : error.message;
+    // Peer-supplied text (a user agent, a command, a handler's error about
+    // the payload) must not drive the operator's terminal or forge log lines.
+    const text = safeText(error instanceof ProtocolError ? error.toString() : error.message);
+    const cause = error instanceof InternalError ? error.cause : "";
     console.error(
       `wsrpc: session ${session.id}: ${text}`,
-      error instanceof InternalError ? error.cause : "",
+      cause instanceof Error
+        ? safeError(cause)
+        : typeof cause === "string"
+        ? safeText(cause)
+        : cause,
     );
   }
 
@@ -830,6 +838,14 @@ export class Server<A extends API = API> {
       return false;
     }
   }
+}
+
+/** An error's name, message (on one line, made safe) and stack frames, for the log. */
+function safeError(error: Error): string {
+  const stack = error.stack ?? "";
+  const frames = stack.indexOf("\n    at ");
+  return safeText(`${error.name}: ${error.message}`) +
+    (frames === -1 ? "" : safeLines(stack.slice(frames)));
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

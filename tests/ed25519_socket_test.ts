@@ -807,6 +807,11 @@ Deno.test("Server closes a malformed hello with 4100", async (t) => {
       hello({ userAgent: "a\nb" }),
       'field "userAgent" holds a control character',
     ],
+    [
+      "a right-to-left override in the user agent",
+      hello({ userAgent: "a\u202eb" }),
+      'field "userAgent" holds a bidi or line-separator character (U+202E)',
+    ],
   ];
   await attacks(t, server, undefined, [
     ...table.map(([name, payload, message]): [string, (url: string) => Promise<void>] => [
