@@ -12,7 +12,7 @@ import {
   type ResponseCommandOf,
   schemalessAPI,
 } from "./api.ts";
-import { abortable, deadline, settledWithin } from "./_deadline.ts";
+import { abortable, deadline, MAX_TIMER_DELAY, settledWithin } from "./_deadline.ts";
 import {
   ConnectionClosedError,
   HandshakeError,
@@ -492,7 +492,9 @@ export class Conn<A extends API = typeof schemalessAPI>
     if (at >= this.#sweepAt) return;
     clearTimeout(this.#sweepTimer);
     this.#sweepAt = at;
-    this.#sweepTimer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+    // A deadline past the timer limit: the sweep wakes early, finds nothing due and re-arms.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - performance.now()));
+    this.#sweepTimer = setTimeout(() => this.#sweep(), delay);
   }
 
   /** Times out the calls whose deadline has passed; sets the timer for the next. */

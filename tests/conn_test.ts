@@ -390,3 +390,28 @@ Deno.test("Conn handles messages in arrival order even when a schema validates a
   for (let i = 0; i < 3; i++) order.push(((await conn.read()).payload as { n: number }).n);
   assert.deepEqual(order, [1, 2, 3]);
 });
+
+Deno.test("Conn timeouts past 2^31 ms (connect, call, call with a signal) do not fire at once", async () => {
+  let sendFirst!: () => void;
+  await using srv = scriptedServer((socket) => {
+    sendFirst = () => socket.send(ping()); // and never answers a call
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI, connectTimeoutMs: 3e9 });
+  let connectError: unknown;
+  const connecting = conn.connect().catch((e) => connectError = e);
+  await waitFor(() => sendFirst !== undefined && srv.sockets[0]?.readyState === WebSocket.OPEN);
+  await delay(200);
+  assert.equal(connectError, undefined, "the connect timeout did not fire");
+  sendFirst();
+  await connecting;
+  assert.equal(conn.isOnline, true);
+  const settled: string[] = [];
+  conn.call("demo-echo-request", 1, { timeoutMs: 3e9 }).catch((e) => settled.push(`fast: ${e}`));
+  conn.call("demo-echo-request", 2, { timeoutMs: 3e9, signal: new AbortController().signal })
+    .catch((e) => settled.push(`waiting: ${e}`));
+  await delay(200);
+  assert.deepEqual(settled, [], "no call timed out");
+  assert.equal(conn.pendingCalls, 2);
+  await conn.close();
+  assert.equal(settled.length, 2);
+});
