@@ -31,6 +31,11 @@ import {
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
 import { listenFrames } from "./_frame_listener.ts";
 
+/** Default `pushQueueBytes`: 8 MiB of pushes waiting for `read`. */
+const DEFAULT_PUSH_QUEUE_BYTES = 8 * 1024 * 1024;
+/** Bytes counted per queued push on top of its frame length (entry, decoded value). */
+const PUSH_OVERHEAD = 64;
+
 /**
  * Makes the socket a {@linkcode Conn} connects with. The default uses the
  * global `WebSocket`, passing `headers` where the runtime allows it (Deno,
@@ -202,6 +207,15 @@ export interface ConnOptions<A extends API = API> {
    */
   pushQueueSize?: number;
   /**
+   * Bytes of pushes held for `read` at most (each counted as its frame's
+   * length, plus 64 for bookkeeping); past it the oldest are dropped and
+   * counted in `droppedPushes`, as for `pushQueueSize`. The newest push is
+   * always kept, whatever its size (`readLimit` bounds it).
+   *
+   * @default {8 * 1024 * 1024}
+   */
+  pushQueueBytes?: number;
+  /**
    * Reconnect after the socket drops (not after `close()`).
    *
    * @default {false}
@@ -260,6 +274,8 @@ interface PendingCall {
 
 interface PushEntry {
   raw: unknown;
+  /** What it counts toward `pushQueueBytes`. */
+  size: number;
   message?: Incoming;
   error?: unknown;
 }
@@ -312,6 +328,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Infinity;
   readonly #pushes: PushEntry[] = [];
+  #pushBytes = 0;
   readonly #pushWaiters = new Set<() => void>();
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
@@ -716,9 +733,9 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#scheduleKeepalive(ws);
     options.onConnect?.();
     listenFrames(ws, {
-      value: (raw) => {
+      value: (raw, length) => {
         try {
-          this.#receive(raw);
+          this.#receive(raw, length);
         } catch (error) {
           // Only a user's onMessage hook can throw here; never into the socket's event handler.
           ws.close(1011, "client error");
@@ -788,7 +805,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * asynchronous schema is validating, later messages wait behind it so they
    * are handled in arrival order.
    */
-  #receive(raw: unknown): void {
+  #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
     let decoded: Incoming | Promise<Incoming> | undefined;
     let error: unknown;
@@ -798,21 +815,27 @@ export class Conn<A extends API = typeof schemalessAPI>
       error = e;
     }
     if (this.#decoding === 0 && !(decoded instanceof Promise)) {
-      this.#settle(raw, decoded, error);
+      this.#settle(raw, length, decoded, error);
       return;
     }
     this.#decoding++;
     this.#decoded = this.#decoded
       .then(() => decoded)
-      .then((message) => this.#settle(raw, message, error), (e) => this.#settle(raw, undefined, e))
+      .then(
+        (message) => this.#settle(raw, length, message, error),
+        (e) => this.#settle(raw, length, undefined, e),
+      )
       .finally(() => this.#decoding--);
   }
 
-  #settle(raw: unknown, message: Incoming | undefined, error: unknown): void {
+  #settle(raw: unknown, length: number, message: Incoming | undefined, error: unknown): void {
     const id = message?.id ?? (error instanceof InvalidCommandError ? error.id : undefined);
     const pending = id ? this.#pending.get(id) : undefined;
     if (pending === undefined) {
-      this.#queuePush(error === undefined ? { raw, message: message! } : { raw, error });
+      const size = length + PUSH_OVERHEAD;
+      this.#queuePush(
+        error === undefined ? { raw, size, message: message! } : { raw, size, error },
+      );
       return;
     }
     this.#forget(id!);
@@ -897,7 +920,10 @@ export class Conn<A extends API = typeof schemalessAPI>
   async #nextPush(signal?: AbortSignal): Promise<PushEntry> {
     for (;;) {
       const entry = this.#pushes.shift();
-      if (entry !== undefined) return entry;
+      if (entry !== undefined) {
+        this.#pushBytes -= entry.size;
+        return entry;
+      }
       if (this.#state === "closed" || this.#state === "idle") throw this.#notConnected();
       signal?.throwIfAborted();
       let wake!: () => void;
@@ -913,11 +939,15 @@ export class Conn<A extends API = typeof schemalessAPI>
 
   #queuePush(entry: PushEntry): void {
     const limit = this.#options.pushQueueSize ?? 1024;
-    if (this.#pushes.length >= limit) {
-      this.#pushes.shift();
+    const byteLimit = this.#options.pushQueueBytes ?? DEFAULT_PUSH_QUEUE_BYTES;
+    this.#pushes.push(entry);
+    this.#pushBytes += entry.size;
+    while (
+      this.#pushes.length > 1 && (this.#pushes.length > limit || this.#pushBytes > byteLimit)
+    ) {
+      this.#pushBytes -= this.#pushes.shift()!.size;
       this.#droppedPushes++;
     }
-    this.#pushes.push(entry);
     const [wake] = this.#pushWaiters;
     if (wake) {
       this.#pushWaiters.delete(wake);

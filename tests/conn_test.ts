@@ -415,3 +415,41 @@ Deno.test("Conn timeouts past 2^31 ms (connect, call, call with a signal) do not
   await conn.close();
   assert.equal(settled.length, 2);
 });
+
+Deno.test("Conn.read() bounds its queue by bytes too, dropping the oldest pushes", async (t) => {
+  const push = (seq: number) =>
+    JSON.stringify({
+      header: { command: "demo-event-notification" },
+      payload: { seq, data: "x".repeat(400_000) },
+    });
+  const size = push(10).length + 64; // every seq below has two digits: equal sizes
+  const cases: [string, number | undefined, number][] = [
+    ["the 8 MiB default", undefined, 30],
+    ["pushQueueBytes: 1 MiB", 1024 * 1024, 10],
+  ];
+  for (const [name, pushQueueBytes, count] of cases) {
+    await t.step(name, async () => {
+      await using srv = scriptedServer((socket) => {
+        socket.addEventListener("open", () => {
+          socket.send(ping());
+          for (let seq = 10; seq < 10 + count; seq++) socket.send(push(seq));
+        });
+      });
+      await using conn = new Conn(srv.url, {
+        api: demoAPI,
+        ...(pushQueueBytes === undefined ? {} : { pushQueueBytes }),
+      });
+      await conn.connect();
+      const kept = Math.floor((pushQueueBytes ?? 8 * 1024 * 1024) / size);
+      assert.ok(kept > 0 && kept < count);
+      await waitFor(() => conn.droppedPushes === count - kept);
+      const seqs: number[] = [];
+      for (let i = 0; i < kept; i++) {
+        seqs.push(((await conn.read()).payload as { seq: number }).seq);
+      }
+      const last = Array.from({ length: kept }, (_, i) => 10 + count - kept + i);
+      assert.deepEqual(seqs, last, "the newest are kept, in order");
+      assert.equal(conn.droppedPushes, count - kept);
+    });
+  }
+});
