@@ -263,6 +263,8 @@ export interface CallOptions {
 }
 
 interface PendingCall {
+  /** The command that must answer it (`x-request` -> `x-response`), when the API has one. */
+  response: string | undefined;
   resolve(payload: unknown): void;
   reject(error: unknown): void;
   rejectErrors: boolean;
@@ -435,7 +437,9 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @returns The response's payload.
    * @throws {ProtocolError} When the response payload carries `error` (unless `rejectErrors` is false).
    * @throws {ConnectionClosedError} When the socket closes first, or the client is not connected.
-   * @throws {InvalidCommandError} When the response is not a valid message of the API.
+   * @throws {InvalidCommandError} When the response is not a valid message of
+   * the API, or is not the request's response command (`x-request` must be
+   * answered by `x-response` when the API has it); the connection stays up.
    * @throws {DOMException} `TimeoutError` after the timeout; the signal's reason when aborted.
    */
   call<C extends CommandOf<A>>(
@@ -457,6 +461,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     return new Promise((resolve, reject) => {
       let controller: AbortController | undefined;
       const call: PendingCall = {
+        response: this.#responseCommand(command),
         resolve: resolve as (payload: unknown) => void,
         reject,
         rejectErrors,
@@ -546,6 +551,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
       const response = new Promise<unknown>((resolve, reject) => {
         this.#pending.set(id, {
+          response: this.#responseCommand(command),
           resolve,
           reject,
           rejectErrors: options.rejectErrors ?? this.#options.rejectErrors ?? true,
@@ -840,7 +846,18 @@ export class Conn<A extends API = typeof schemalessAPI>
     }
     this.#forget(id!);
     if (error !== undefined) pending.reject(error);
-    else {
+    else if (pending.response !== undefined && message!.command !== pending.response) {
+      // As a Go client's Call ends with whatever answers its id, and its caller
+      // refuses a command it did not ask for: the call fails, nothing hangs.
+      pending.reject(
+        new InvalidCommandError(
+          `response ${JSON.stringify(message!.command)} to call ${id}, expected ${
+            JSON.stringify(pending.response)
+          }`,
+          { command: message!.command, id: id! },
+        ),
+      );
+    } else {
       const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
       if (wireError) pending.reject(wireError);
       else pending.resolve(message!.payload);
@@ -974,6 +991,13 @@ export class Conn<A extends API = typeof schemalessAPI>
     return new ConnectionClosedError(1006, "", {
       cause: this.#lastError,
     });
+  }
+
+  /** The response command of request `command` (`x-request` -> `x-response`), if the API has it. */
+  #responseCommand(command: string): string | undefined {
+    if (!command.endsWith("-request")) return undefined;
+    const response = `${command.slice(0, -"request".length)}response`;
+    return this.#api.has(response) ? response : undefined;
   }
 
   #newID(): string {

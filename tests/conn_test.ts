@@ -453,3 +453,37 @@ Deno.test("Conn.read() bounds its queue by bytes too, dropping the oldest pushes
     });
   }
 });
+
+Deno.test("Conn.call() rejects a reply on its id whose command is not the response command", async () => {
+  await using srv = scriptedServer((socket, received) => {
+    socket.addEventListener("open", () => socket.send(ping()));
+    socket.addEventListener("message", () => {
+      const { header, payload } = JSON.parse(received.at(-1)!);
+      const command = payload === "wrong" ? "demo-event-notification" : "demo-echo-response";
+      socket.send(JSON.stringify({ header: { command, id: header.id }, payload }));
+    });
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const error = await conn.call("demo-echo-request", "wrong").catch((e) => e);
+  assert.ok(error instanceof InvalidCommandError, String(error));
+  assert.equal(
+    error.message,
+    'invalid command: response "demo-event-notification" to call 1, expected "demo-echo-response"',
+  );
+  assert.equal(error.command, "demo-event-notification");
+  assert.equal(error.id, "1");
+  // With a signal (the other path), and the connection stays up.
+  const waiting = await conn.call("demo-echo-request", "wrong", {
+    signal: AbortSignal.timeout(5_000),
+  })
+    .catch((e) => e);
+  assert.ok(waiting instanceof InvalidCommandError, String(waiting));
+  assert.equal(await conn.call("demo-echo-request", "right"), "right");
+  assert.equal(conn.pendingCalls, 0);
+  // Schemaless, the naming convention still applies.
+  await using loose = new Conn(srv.url);
+  await loose.connect();
+  await assert.rejects(loose.call("demo-echo-request", "wrong"), InvalidCommandError);
+  assert.equal(await loose.call("demo-echo-request", "right"), "right");
+});
