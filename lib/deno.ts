@@ -76,7 +76,11 @@ export function upgradeWebSocket<A extends API>(
   if (refusal !== undefined) return refusal;
   // Read the address first: after the upgrade, Deno no longer exposes it.
   const addr = info?.remoteAddr as Deno.NetAddr | undefined;
-  const { socket, response } = Deno.upgradeWebSocket(request);
+  const protocol = server.selectProtocol(request);
+  const { socket, response } = Deno.upgradeWebSocket(
+    request,
+    protocol === undefined ? {} : { protocol },
+  );
   void server.serveSocket(socket, {
     request,
     ...(addr?.hostname === undefined ? {} : { remoteAddr: `${addr.hostname}:${addr.port}` }),

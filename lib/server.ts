@@ -217,6 +217,16 @@ export interface ServerOptions<A extends API = API> {
    */
   origins?: string[];
   /**
+   * WebSocket subprotocols the server speaks, most preferred first. The first
+   * of them that the client offers (`Sec-WebSocket-Protocol`) is selected and
+   * echoed, as RFC 6455 §4.2.2 requires (browsers refuse a connection whose
+   * offered protocols get no answer). A client offering none of them, or none
+   * at all, is served without a subprotocol.
+   *
+   * @default {[]}
+   */
+  protocols?: string[];
+  /**
    * Accept any `Origin`. Only safe when every endpoint authenticates in-band
    * (an authenticator) and nothing relies on cookies.
    *
@@ -503,6 +513,35 @@ export class Server<A extends API = API> {
       return new Response(`Origin ${JSON.stringify(origin)} not allowed\n`, { status: 403 });
     }
     return undefined;
+  }
+
+  /**
+   * The subprotocol to answer an upgrade request with: the first of
+   * `ServerOptions.protocols` that the request offers, or `undefined`.
+   * Adapters echo it in `Sec-WebSocket-Protocol`.
+   *
+   * @param request The upgrade request.
+   * @returns The selected subprotocol, or `undefined` for none.
+   *
+   * @example Choosing among the offered protocols
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const server = new Server(demoAPI, { handlers: demoHandlers, protocols: ["wsrpc.v2", "wsrpc.v1"] });
+   * const offer = (protocols: string) =>
+   *   new Request("http://localhost/", { headers: { "sec-websocket-protocol": protocols } });
+   * assert.equal(server.selectProtocol(offer("wsrpc.v1, wsrpc.v2")), "wsrpc.v2");
+   * assert.equal(server.selectProtocol(offer("chat")), undefined);
+   * ```
+   */
+  selectProtocol(request: Request): string | undefined {
+    const supported = this.#options.protocols;
+    const header = request.headers.get("sec-websocket-protocol");
+    if (supported === undefined || supported.length === 0 || header === null) return undefined;
+    const offered = header.split(",").map((p) => p.trim());
+    return supported.find((p) => offered.includes(p));
   }
 
   /**

@@ -386,3 +386,26 @@ Deno.test("Server's default log shows peer-supplied text without escapes or line
     assert.ok(head!.includes(String.raw`x\u001b]0;PWNED\u0007\u001b[2J`), head);
   }
 });
+
+Deno.test("Server selects and echoes a subprotocol the client offers (Sec-WebSocket-Protocol)", async (t) => {
+  await using srv = startServer(demoAPI, {
+    handlers: demoHandlers,
+    protocols: ["wsrpc.v2", "wsrpc.v1"],
+  });
+  await t.step("its first choice among the offered, served", async () => {
+    await using client = new RawClient(srv.url, ["chat", "wsrpc.v1", "wsrpc.v2"]);
+    await client.opened;
+    assert.equal(client.socket.protocol, "wsrpc.v2");
+    assert.match(JSON.stringify(await client.next()), /"id":"0"/);
+  });
+  await t.step("none offered that it speaks: served without a subprotocol", async () => {
+    await using client = new RawClient(srv.url);
+    await client.opened;
+    assert.equal(client.socket.protocol, "");
+  });
+  await t.step("Conn offering protocols connects and calls", async () => {
+    await using conn = new Conn(srv.url, { api: demoAPI, protocols: ["wsrpc.v1"] });
+    await conn.connect();
+    assert.equal(await conn.call("demo-echo-request", "p"), "p");
+  });
+});
