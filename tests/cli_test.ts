@@ -766,8 +766,10 @@ Deno.test("wsrpc shows a hostile server's text without terminal escapes or bidi 
   });
   const url = `ws://127.0.0.1:${http.addr.port}/v1/ws`;
   // Every character that drives a terminal or reorders text; line breaks of the CLI's own output aside.
-  const unsafe =
-    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+  const unsafe = new RegExp(
+    String
+      .raw`[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]`,
+  );
   const assertSafe = (r: Result) => {
     assert.doesNotMatch(r.stdout, unsafe, `stdout: ${JSON.stringify(r.stdout)}`);
     assert.doesNotMatch(r.stderr, unsafe, `stderr: ${JSON.stringify(r.stderr)}`);

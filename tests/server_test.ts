@@ -379,7 +379,7 @@ Deno.test("Server's default log shows peer-supplied text without escapes or line
     const [head] = line.split("\n    at "); // the stack frames of the internal error's cause
     assert.doesNotMatch(
       line,
-      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2028\u2029]/,
+      new RegExp(String.raw`[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2028\u2029]`),
       JSON.stringify(line),
     );
     assert.ok(!head!.includes("\n"), `one line per entry: ${JSON.stringify(head)}`);
