@@ -13,8 +13,8 @@ export function deadline(
   const onAbort = () => controller.abort(parent!.reason);
   if (parent?.aborted) controller.abort(parent.reason);
   else parent?.addEventListener("abort", onAbort, { once: true });
-  const timer = ms > 0 && Number.isFinite(ms)
-    ? setTimeout(
+  const cancel = ms > 0 && Number.isFinite(ms)
+    ? longTimeout(
       () => controller.abort(new DOMException(`${what} timed out after ${ms} ms`, "TimeoutError")),
       ms,
     )
@@ -22,10 +22,47 @@ export function deadline(
   return {
     signal: controller.signal,
     clear() {
-      clearTimeout(timer);
+      cancel?.();
       parent?.removeEventListener("abort", onAbort);
     },
   };
+}
+
+/**
+ * The longest delay timers honour: 2^31 - 1 ms (about 24.8 days). A longer
+ * one overflows the 32-bit delay and fires at once (HTML timers, Node, Bun).
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** The clock and timers {@linkcode longTimeout} uses; tests pass fakes. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+  now(): number;
+}
+
+const realTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+  now: () => performance.now(),
+};
+
+/**
+ * Calls `callback` once `ms` milliseconds have passed, chaining timers of at
+ * most {@linkcode MAX_TIMER_DELAY} for longer delays (as std's `delay` does).
+ * Returns a function that cancels it.
+ */
+export function longTimeout(callback: () => void, ms: number, timers = realTimers): () => void {
+  const due = timers.now() + ms;
+  let timer: unknown;
+  const arm = () => {
+    const left = due - timers.now();
+    timer = left > MAX_TIMER_DELAY
+      ? timers.setTimeout(arm, MAX_TIMER_DELAY)
+      : timers.setTimeout(callback, Math.max(0, left));
+  };
+  arm();
+  return () => timers.clearTimeout(timer);
 }
 
 /** Rejects with `signal.reason` when `signal` aborts, else settles as `promise` does. */

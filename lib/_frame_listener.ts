@@ -4,9 +4,12 @@
  * instead of through one `await readJSON()` per message (two promise hops each).
  */
 
-/** What a listener gets: each decoded JSON document, then once the reason it ended. */
+/**
+ * What a listener gets: each decoded JSON document with its frame's length
+ * (UTF-16 code units, as the read queue counts it), then once the reason it ended.
+ */
 export interface FrameListener {
-  value(value: unknown): void;
+  value(value: unknown, length: number): void;
   end(error: unknown): void;
 }
 

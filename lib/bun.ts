@@ -365,7 +365,11 @@ export function createBunHandler<A extends API>(
       const data: BunSocketData = ip ? { request, remoteAddr: `${ip.address}:${ip.port}` } : {
         request,
       };
-      if (bun.upgrade(request, { data })) return undefined;
+      const protocol = server.selectProtocol(request);
+      const headers = protocol === undefined ? undefined : { "sec-websocket-protocol": protocol };
+      if (bun.upgrade(request, headers === undefined ? { data } : { data, headers })) {
+        return undefined;
+      }
       return new Response("WebSocket upgrade failed\n", { status: 400 });
     },
     websocket,

@@ -37,6 +37,7 @@ import {
 } from "../mod.ts";
 import { serve as serveDeno, type WsrpcHttpServer } from "./deno.ts";
 import { demoAPI, demoHandlers } from "./demo.ts";
+import { safeLines, safeText } from "./_safe_text.ts";
 import denoConfig from "../deno.json" with { type: "json" };
 
 // Exit codes.
@@ -578,16 +579,26 @@ async function readPublicKeys(arg: string, flag: string, command: string): Promi
 
 const encoder = new TextEncoder();
 
+// Server-supplied text (responses, pushes, error messages, close reasons,
+// frames) reaches these two sinks only, and both make every line safe: no
+// terminal escape or bidi control gets through (see `_safe_text.ts`). Where
+// such text is embedded in a message, `safeText` also keeps it on one line.
+
 /** Writes one line to stdout; throws `BrokenPipe` once the reader is gone. */
 function print(text: string): void {
-  const bytes = encoder.encode(`${text}\n`);
+  const bytes = encoder.encode(`${safeLines(text)}\n`);
   for (let offset = 0; offset < bytes.length;) {
     offset += Deno.stdout.writeSync(bytes.subarray(offset));
   }
 }
 
+/** Writes one line to stderr. */
+function printError(text: string): void {
+  console.error(safeLines(text));
+}
+
 function warn(message: string): void {
-  console.error(`wsrpc: ${message}`);
+  printError(`wsrpc: ${message}`);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -668,14 +679,14 @@ async function connect(command: string, url: string, flags: FlagValues): Promise
     const hint = url.includes("://") ? "" : " (expected ws://HOST:PORT/PATH)";
     throw usage(`${(error as Error).message}${hint}`, command);
   }
-  if (verbose) console.error(`* connecting to ${conn.url}`);
+  if (verbose) printError(`* connecting to ${conn.url}`);
   try {
     await conn.connect();
   } catch (error) {
     await conn.close();
     throw connectError(conn.url, error, await tcpDiagnosis(conn.url, error));
   }
-  if (verbose) console.error("* connected");
+  if (verbose) printError("* connected");
   return { conn, first, url: conn.url };
 }
 
@@ -687,18 +698,18 @@ function tappedWebSocket(
   const ws = init.headers === undefined
     ? new WebSocket(url, init.protocols)
     : new (WebSocket as unknown as new (url: string, init: unknown) => WebSocket)(url, init);
-  ws.addEventListener("open", () => console.error(`* open ${url}`));
+  ws.addEventListener("open", () => printError(`* open ${url}`));
   ws.addEventListener("message", (e) => {
     const data = (e as MessageEvent).data;
-    console.error(typeof data === "string" ? `< ${data}` : "< (binary frame)");
+    printError(typeof data === "string" ? `< ${safeText(data)}` : "< (binary frame)");
   });
   ws.addEventListener("close", (e) => {
     const { code, reason } = e as CloseEvent;
-    console.error(`* closed ${code}${reason ? ` ${JSON.stringify(reason)}` : ""}`);
+    printError(`* closed ${code}${reason ? ` ${safeText(JSON.stringify(reason))}` : ""}`);
   });
   const send = ws.send.bind(ws);
   ws.send = (data: string | ArrayBufferLike | Blob | ArrayBufferView) => {
-    console.error(typeof data === "string" ? `> ${data}` : "> (binary frame)");
+    printError(typeof data === "string" ? `> ${safeText(data)}` : "> (binary frame)");
     send(data);
   };
   return ws;
@@ -729,24 +740,29 @@ function connectError(url: string, error: unknown, detail = ""): CliError {
     const hint = /unexpected message "[^"]*-ping-request"/.test(error.message)
       ? " (the server does not authenticate clients: drop --key and --server-key)"
       : "";
-    return new CliError(`${error.message}${hint}`, HANDSHAKE);
+    return new CliError(`${safeText(error.message)}${hint}`, HANDSHAKE);
   }
   if (error instanceof ConnectionClosedError) {
     if (error.code === STATUS_HANDSHAKE_ERR) {
       return new CliError(
-        `failed to handshake with server: closed ${error.code} ${JSON.stringify(error.reason)}`,
+        `failed to handshake with server: closed ${error.code} ${
+          safeText(JSON.stringify(error.reason))
+        }`,
         HANDSHAKE,
       );
     }
     if (error.message.startsWith("Cannot connect")) {
-      return new CliError(`${error.message}${detail}`, CONNECT);
+      return new CliError(`${safeText(error.message)}${detail}`, CONNECT);
     }
-    return new CliError(`Cannot connect to ${url}: ${error.message}`, CONNECT);
+    return new CliError(`Cannot connect to ${url}: ${safeText(error.message)}`, CONNECT);
   }
   if (error instanceof DOMException && error.name === "TimeoutError") {
     return new CliError(`Cannot connect to ${url}: ${error.message}`, CONNECT);
   }
-  return new CliError(`Cannot connect to ${url}: ${(error as Error)?.message ?? error}`, CONNECT);
+  return new CliError(
+    `Cannot connect to ${url}: ${safeText(String((error as Error)?.message ?? error))}`,
+    CONNECT,
+  );
 }
 
 /** Why a call failed, as a one-line error with exit code 1. */
@@ -754,12 +770,15 @@ function callError(command: string, error: unknown): CliError {
   if (error instanceof ConnectionClosedError) {
     return new CliError(
       `${command} failed: connection closed: ${error.code}${
-        error.reason ? ` ${JSON.stringify(error.reason)}` : ""
+        error.reason ? ` ${safeText(JSON.stringify(error.reason))}` : ""
       }`,
       FAILED,
     );
   }
-  return new CliError(`${command} failed: ${(error as Error)?.message ?? error}`, FAILED);
+  return new CliError(
+    `${command} failed: ${safeText(String((error as Error)?.message ?? error))}`,
+    FAILED,
+  );
 }
 
 /** The error a response payload carries, as text, or undefined. */
@@ -767,7 +786,7 @@ function errorText(payload: unknown): string | undefined {
   if (payload === null || typeof payload !== "object") return undefined;
   const error = (payload as { error?: unknown }).error;
   if (error === undefined || error === null) return undefined;
-  return ProtocolError.fromJSON(error)?.toString() ?? formatJSON(error, false);
+  return safeText(ProtocolError.fromJSON(error)?.toString() ?? formatJSON(error, false));
 }
 
 // Commands.
@@ -828,7 +847,7 @@ async function listen(args: string[]): Promise<number> {
         if (count === undefined && normal) return OK;
         throw new CliError(
           `connection closed after ${received} message${received === 1 ? "" : "s"}: ${error.code}${
-            error.reason ? ` ${JSON.stringify(error.reason)}` : ""
+            error.reason ? ` ${safeText(JSON.stringify(error.reason))}` : ""
           }`,
           FAILED,
         );
@@ -865,7 +884,7 @@ async function ping(args: string[]): Promise<number> {
       );
     }
     const host = new URL(url).host;
-    print(`PING ${url} (${command})`);
+    print(`PING ${url} (${safeText(command)})`);
     const times: number[] = [];
     let sent = 0;
     let failure: CliError | undefined;
@@ -967,13 +986,15 @@ async function serve(args: string[]): Promise<number> {
     ...(authenticator === undefined ? {} : { authenticator }),
     ...(allowedHosts === undefined ? {} : { allowedHosts }),
     onSessionOpen: (s) =>
-      console.error(
+      printError(
         `session ${s.id} open from ${s.remoteAddr ?? "?"}${
-          s.peer ? ` key ${s.peer.publicKey} (${s.peer.userAgent})` : ""
+          s.peer ? ` key ${s.peer.publicKey} (${safeText(s.peer.userAgent)})` : ""
         }`,
       ),
     onSessionClose: (s, { code, reason }) =>
-      console.error(`session ${s.id} closed ${code}${reason ? ` ${JSON.stringify(reason)}` : ""}`),
+      printError(
+        `session ${s.id} closed ${code}${reason ? ` ${safeText(JSON.stringify(reason))}` : ""}`,
+      ),
   });
   const path = "/v1/ws";
   let http: WsrpcHttpServer;
@@ -996,9 +1017,9 @@ async function serve(args: string[]): Promise<number> {
   }
   const host = http.addr.hostname.includes(":") ? `[${http.addr.hostname}]` : http.addr.hostname;
   print(`ws://${host}:${http.addr.port}${path}`);
-  if (serverKey !== undefined) console.error(`server public key ${serverKey}`);
+  if (serverKey !== undefined) printError(`server public key ${serverKey}`);
   if (authenticator !== undefined) {
-    console.error(
+    printError(
       `clients must authenticate with ed25519${
         allow.length > 0 ? ` (${allow.length} allowed key${allow.length === 1 ? "" : "s"})` : ""
       }`,
@@ -1016,7 +1037,7 @@ async function serve(args: string[]): Promise<number> {
   const listeners = signals.map((s) => [s, onSignal(s)] as const);
   for (const [s, listener] of listeners) Deno.addSignalListener(s, listener);
   const signal = await stopped.promise;
-  console.error(`${signal}: shutting down`);
+  printError(`${signal}: shutting down`);
   await server.shutdown({ graceMs: 5_000 });
   await http.shutdown();
   for (const [s, listener] of listeners) Deno.removeSignalListener(s, listener);
@@ -1040,7 +1061,7 @@ function logged(handlers: typeof demoHandlers): typeof demoHandlers {
   for (const [command, handle] of Object.entries(handlers)) {
     const h = handle as (payload: unknown, ctx: { id: string; session: { id: string } }) => unknown;
     wrapped[command] = (payload: unknown, ctx: { id: string; session: { id: string } }) => {
-      console.error(`session ${ctx.session.id} request ${ctx.id} ${command}`);
+      printError(`session ${ctx.session.id} request ${safeText(ctx.id)} ${command}`);
       return h(payload, ctx);
     };
   }
@@ -1071,7 +1092,7 @@ async function keygen(args: string[]): Promise<number> {
     secretKey.fill(0);
   }
   print(publicHex);
-  console.error(`wrote the secret key to ${out} (mode 0600) and the public key to ${out}.pub`);
+  printError(`wrote the secret key to ${out} (mode 0600) and the public key to ${out}.pub`);
   return OK;
 }
 
@@ -1092,7 +1113,7 @@ async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
     if (command === undefined) {
-      console.error(HELP.main);
+      printError(HELP.main!);
       return USAGE;
     }
     if (command === "--help" || command === "-h") return help("main");
@@ -1115,10 +1136,10 @@ async function main(args: string[]): Promise<number> {
       const hint = error.exitCode === USAGE
         ? ` (see "wsrpc ${error.command ?? ""}${error.command ? " " : ""}--help")`
         : "";
-      console.error(`wsrpc: ${error.message}${hint}`);
+      printError(`wsrpc: ${error.message}${hint}`);
       return error.exitCode;
     }
-    console.error(`wsrpc: ${(error as Error)?.message ?? error}`);
+    printError(`wsrpc: ${safeText(String((error as Error)?.message ?? error))}`);
     return FAILED;
   }
 }

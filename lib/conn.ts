@@ -12,7 +12,7 @@ import {
   type ResponseCommandOf,
   schemalessAPI,
 } from "./api.ts";
-import { abortable, deadline, settledWithin } from "./_deadline.ts";
+import { abortable, deadline, MAX_TIMER_DELAY, settledWithin } from "./_deadline.ts";
 import {
   ConnectionClosedError,
   HandshakeError,
@@ -30,6 +30,11 @@ import {
 } from "./message.ts";
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
 import { listenFrames } from "./_frame_listener.ts";
+
+/** Default `pushQueueBytes`: 8 MiB of pushes waiting for `read`. */
+const DEFAULT_PUSH_QUEUE_BYTES = 8 * 1024 * 1024;
+/** Bytes counted per queued push on top of its frame length (entry, decoded value). */
+const PUSH_OVERHEAD = 64;
 
 /**
  * Makes the socket a {@linkcode Conn} connects with. The default uses the
@@ -202,6 +207,15 @@ export interface ConnOptions<A extends API = API> {
    */
   pushQueueSize?: number;
   /**
+   * Bytes of pushes held for `read` at most (each counted as its frame's
+   * length, plus 64 for bookkeeping); past it the oldest are dropped and
+   * counted in `droppedPushes`, as for `pushQueueSize`. The newest push is
+   * always kept, whatever its size (`readLimit` bounds it).
+   *
+   * @default {8 * 1024 * 1024}
+   */
+  pushQueueBytes?: number;
+  /**
    * Reconnect after the socket drops (not after `close()`).
    *
    * @default {false}
@@ -249,6 +263,8 @@ export interface CallOptions {
 }
 
 interface PendingCall {
+  /** The command that must answer it (`x-request` -> `x-response`), when the API has one. */
+  response: string | undefined;
   resolve(payload: unknown): void;
   reject(error: unknown): void;
   rejectErrors: boolean;
@@ -260,6 +276,8 @@ interface PendingCall {
 
 interface PushEntry {
   raw: unknown;
+  /** What it counts toward `pushQueueBytes`. */
+  size: number;
   message?: Incoming;
   error?: unknown;
 }
@@ -312,6 +330,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Infinity;
   readonly #pushes: PushEntry[] = [];
+  #pushBytes = 0;
   readonly #pushWaiters = new Set<() => void>();
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
@@ -418,7 +437,9 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @returns The response's payload.
    * @throws {ProtocolError} When the response payload carries `error` (unless `rejectErrors` is false).
    * @throws {ConnectionClosedError} When the socket closes first, or the client is not connected.
-   * @throws {InvalidCommandError} When the response is not a valid message of the API.
+   * @throws {InvalidCommandError} When the response is not a valid message of
+   * the API, or is not the request's response command (`x-request` must be
+   * answered by `x-response` when the API has it); the connection stays up.
    * @throws {DOMException} `TimeoutError` after the timeout; the signal's reason when aborted.
    */
   call<C extends CommandOf<A>>(
@@ -440,6 +461,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     return new Promise((resolve, reject) => {
       let controller: AbortController | undefined;
       const call: PendingCall = {
+        response: this.#responseCommand(command),
         resolve: resolve as (payload: unknown) => void,
         reject,
         rejectErrors,
@@ -492,7 +514,9 @@ export class Conn<A extends API = typeof schemalessAPI>
     if (at >= this.#sweepAt) return;
     clearTimeout(this.#sweepTimer);
     this.#sweepAt = at;
-    this.#sweepTimer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+    // A deadline past the timer limit: the sweep wakes early, finds nothing due and re-arms.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - performance.now()));
+    this.#sweepTimer = setTimeout(() => this.#sweep(), delay);
   }
 
   /** Times out the calls whose deadline has passed; sets the timer for the next. */
@@ -527,6 +551,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
       const response = new Promise<unknown>((resolve, reject) => {
         this.#pending.set(id, {
+          response: this.#responseCommand(command),
           resolve,
           reject,
           rejectErrors: options.rejectErrors ?? this.#options.rejectErrors ?? true,
@@ -714,9 +739,9 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#scheduleKeepalive(ws);
     options.onConnect?.();
     listenFrames(ws, {
-      value: (raw) => {
+      value: (raw, length) => {
         try {
-          this.#receive(raw);
+          this.#receive(raw, length);
         } catch (error) {
           // Only a user's onMessage hook can throw here; never into the socket's event handler.
           ws.close(1011, "client error");
@@ -786,7 +811,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * asynchronous schema is validating, later messages wait behind it so they
    * are handled in arrival order.
    */
-  #receive(raw: unknown): void {
+  #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
     let decoded: Incoming | Promise<Incoming> | undefined;
     let error: unknown;
@@ -796,26 +821,43 @@ export class Conn<A extends API = typeof schemalessAPI>
       error = e;
     }
     if (this.#decoding === 0 && !(decoded instanceof Promise)) {
-      this.#settle(raw, decoded, error);
+      this.#settle(raw, length, decoded, error);
       return;
     }
     this.#decoding++;
     this.#decoded = this.#decoded
       .then(() => decoded)
-      .then((message) => this.#settle(raw, message, error), (e) => this.#settle(raw, undefined, e))
+      .then(
+        (message) => this.#settle(raw, length, message, error),
+        (e) => this.#settle(raw, length, undefined, e),
+      )
       .finally(() => this.#decoding--);
   }
 
-  #settle(raw: unknown, message: Incoming | undefined, error: unknown): void {
+  #settle(raw: unknown, length: number, message: Incoming | undefined, error: unknown): void {
     const id = message?.id ?? (error instanceof InvalidCommandError ? error.id : undefined);
     const pending = id ? this.#pending.get(id) : undefined;
     if (pending === undefined) {
-      this.#queuePush(error === undefined ? { raw, message: message! } : { raw, error });
+      const size = length + PUSH_OVERHEAD;
+      this.#queuePush(
+        error === undefined ? { raw, size, message: message! } : { raw, size, error },
+      );
       return;
     }
     this.#forget(id!);
     if (error !== undefined) pending.reject(error);
-    else {
+    else if (pending.response !== undefined && message!.command !== pending.response) {
+      // As a Go client's Call ends with whatever answers its id, and its caller
+      // refuses a command it did not ask for: the call fails, nothing hangs.
+      pending.reject(
+        new InvalidCommandError(
+          `response ${JSON.stringify(message!.command)} to call ${id}, expected ${
+            JSON.stringify(pending.response)
+          }`,
+          { command: message!.command, id: id! },
+        ),
+      );
+    } else {
       const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
       if (wireError) pending.reject(wireError);
       else pending.resolve(message!.payload);
@@ -895,7 +937,10 @@ export class Conn<A extends API = typeof schemalessAPI>
   async #nextPush(signal?: AbortSignal): Promise<PushEntry> {
     for (;;) {
       const entry = this.#pushes.shift();
-      if (entry !== undefined) return entry;
+      if (entry !== undefined) {
+        this.#pushBytes -= entry.size;
+        return entry;
+      }
       if (this.#state === "closed" || this.#state === "idle") throw this.#notConnected();
       signal?.throwIfAborted();
       let wake!: () => void;
@@ -911,11 +956,15 @@ export class Conn<A extends API = typeof schemalessAPI>
 
   #queuePush(entry: PushEntry): void {
     const limit = this.#options.pushQueueSize ?? 1024;
-    if (this.#pushes.length >= limit) {
-      this.#pushes.shift();
+    const byteLimit = this.#options.pushQueueBytes ?? DEFAULT_PUSH_QUEUE_BYTES;
+    this.#pushes.push(entry);
+    this.#pushBytes += entry.size;
+    while (
+      this.#pushes.length > 1 && (this.#pushes.length > limit || this.#pushBytes > byteLimit)
+    ) {
+      this.#pushBytes -= this.#pushes.shift()!.size;
       this.#droppedPushes++;
     }
-    this.#pushes.push(entry);
     const [wake] = this.#pushWaiters;
     if (wake) {
       this.#pushWaiters.delete(wake);
@@ -942,6 +991,13 @@ export class Conn<A extends API = typeof schemalessAPI>
     return new ConnectionClosedError(1006, "", {
       cause: this.#lastError,
     });
+  }
+
+  /** The response command of request `command` (`x-request` -> `x-response`), if the API has it. */
+  #responseCommand(command: string): string | undefined {
+    if (!command.endsWith("-request")) return undefined;
+    const response = `${command.slice(0, -"request".length)}response`;
+    return this.#api.has(response) ? response : undefined;
   }
 
   #newID(): string {

@@ -89,12 +89,19 @@ function upgrade<A extends API>(
   const addr = info?.remoteAddr as Deno.NetAddr | undefined;
   let upgraded: { socket: WebSocket; response: Response };
   try {
-    upgraded = Deno.upgradeWebSocket(request);
+    const protocol = server.selectProtocol(request);
+    upgraded = Deno.upgradeWebSocket(request, protocol === undefined ? {} : { protocol });
   } catch (error) {
     // A half-formed upgrade (no `Connection: Upgrade`, no key, ...) is the
     // client's error: answer 400 instead of letting Deno.serve log a 500.
     if (!(error instanceof TypeError)) throw error;
-    return { response: new Response(`Bad WebSocket upgrade: ${error.message}\n`, { status: 400 }) };
+    return {
+      response: new Response(
+        `Bad WebSocket upgrade: ${error.message}
+`,
+        { status: 400 },
+      ),
+    };
   }
   const ended = server.serveSocket(upgraded.socket, {
     request,

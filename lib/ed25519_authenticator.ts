@@ -34,6 +34,7 @@ import {
   verify,
 } from "./ed25519_keys.ts";
 import { concat, fromHex, toHex } from "./_bytes.ts";
+import { UNSAFE_TEXT } from "./_safe_text.ts";
 
 /** Commands of the handshake. */
 const HELLO = "ed25519-hello";
@@ -58,9 +59,15 @@ const MAX_CHALLENGE = NONCE_LENGTH + "Hello: \nMessage: \n".length + 2 * KEY_LEN
   3 * MAX_SERVER_MESSAGE;
 /** Longest peer error text quoted in a local error. */
 const MAX_QUOTED = 256;
-/** Any control character (C0, DEL, C1): kept out of user agents and challenge text. */
-const CONTROL = /\p{Cc}/u;
-const CHALLENGE_TEXT = /^Hello: ([0-9a-f]{64})\nMessage: (\P{Cc}*)\n$/u;
+/**
+ * Kept out of user agents and challenge text: control characters (C0, DEL,
+ * C1), bidi controls, line separators and lone surrogates, which could spoof
+ * a log line or a terminal (see `_safe_text.ts`).
+ */
+const CHALLENGE_TEXT = new RegExp(
+  `^Hello: ([0-9a-f]{64})\\nMessage: ([^${UNSAFE_TEXT.source.slice(1, -1)}]*)\\n$`,
+  "u",
+);
 const LOWER_HEX = /^(?:[0-9a-f]{2})*$/;
 
 /**
@@ -79,7 +86,8 @@ export interface Ed25519ClientOptions {
   /** The client's 32-byte secret key (seed), as bytes or hex. */
   secretKey: Uint8Array | string;
   /**
-   * What the client says it is; at most 256 characters, no control characters.
+   * What the client says it is; at most 256 characters, no control, bidi or
+   * line-separator characters (they could spoof the server's log).
    *
    * @default {"wsrpc"}
    */
@@ -123,7 +131,7 @@ export interface Ed25519ServerOptions {
   secretKey?: Uint8Array | string;
   /**
    * The text in each challenge's `Message:` line: at most 256 characters,
-   * no control characters (in particular no newline).
+   * no control, bidi or line-separator characters (in particular no newline).
    *
    * @default {""}
    */
@@ -437,8 +445,9 @@ async function runServer(
         `invalid hello: field "userAgent" is ${userAgent.length} characters, over ${MAX_USER_AGENT}`,
       );
     }
-    if (CONTROL.test(userAgent)) {
-      throw new HandshakeError('invalid hello: field "userAgent" holds a control character');
+    const unsafe = unsafeCharacter(userAgent);
+    if (unsafe !== undefined) {
+      throw new HandshakeError(`invalid hello: field "userAgent" holds ${unsafe}`);
     }
     const clientKey = hexField(hello, "publickey", "hello", { length: KEY_LENGTH });
     if (!isValidPublicKey(clientKey)) {
@@ -606,9 +615,8 @@ function checkText(value: unknown, name: string, max: number): asserts value is 
   if (value.length > max) {
     throw new RangeError(`Invalid ${name}: ${value.length} characters, over ${max}`);
   }
-  if (CONTROL.test(value)) {
-    throw new RangeError(`Invalid ${name}: it holds a control character`);
-  }
+  const unsafe = unsafeCharacter(value);
+  if (unsafe !== undefined) throw new RangeError(`Invalid ${name}: it holds ${unsafe}`);
 }
 
 function randomBytes(length: number): Uint8Array {
@@ -647,8 +655,21 @@ function short(hex: string): string {
   return `${hex.slice(0, 8)}…`;
 }
 
-/** Peer-supplied text made safe for logs: control characters replaced, length capped. */
+/** What makes `text` unsafe to log (its first such character), or undefined. */
+function unsafeCharacter(text: string): string | undefined {
+  const char = UNSAFE_TEXT.exec(text)?.[0];
+  if (char === undefined) return undefined;
+  if (/\p{Cc}/u.test(char)) return "a control character";
+  const code = `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+  return /\p{Cs}/u.test(char)
+    ? `a lone surrogate (${code})`
+    : `a bidi or line-separator character (${code})`;
+}
+
+const UNSAFE_GLOBAL = new RegExp(UNSAFE_TEXT.source, "gu");
+
+/** Peer-supplied text made safe for logs: unsafe characters replaced, length capped. */
 function quote(text: string): string {
-  const clean = text.replace(/\p{Cc}/gu, "\uFFFD");
+  const clean = text.replace(UNSAFE_GLOBAL, "\uFFFD");
   return clean.length > MAX_QUOTED ? `${clean.slice(0, MAX_QUOTED)}…` : clean;
 }

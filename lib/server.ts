@@ -29,6 +29,7 @@ import {
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
 import { type FrameListener, listenFrames, pauseFrames } from "./_frame_listener.ts";
 import { randomTrace } from "./_bytes.ts";
+import { safeLines, safeText } from "./_safe_text.ts";
 
 /**
  * What a handler knows about its request.
@@ -225,6 +226,16 @@ export interface ServerOptions<A extends API = API> {
    * check. By default any host.
    */
   allowedHosts?: string[];
+  /**
+   * WebSocket subprotocols the server speaks, most preferred first. The first
+   * of them that the client offers (`Sec-WebSocket-Protocol`) is selected and
+   * echoed, as RFC 6455 §4.2.2 requires (browsers refuse a connection whose
+   * offered protocols get no answer). A client offering none of them, or none
+   * at all, is served without a subprotocol.
+   *
+   * @default {[]}
+   */
+  protocols?: string[];
   /**
    * Accept any `Origin`. Only safe when every endpoint authenticates in-band
    * (an authenticator) and nothing relies on cookies.
@@ -517,6 +528,35 @@ export class Server<A extends API = API> {
       return new Response(`Origin ${JSON.stringify(origin)} not allowed\n`, { status: 403 });
     }
     return undefined;
+  }
+
+  /**
+   * The subprotocol to answer an upgrade request with: the first of
+   * `ServerOptions.protocols` that the request offers, or `undefined`.
+   * Adapters echo it in `Sec-WebSocket-Protocol`.
+   *
+   * @param request The upgrade request.
+   * @returns The selected subprotocol, or `undefined` for none.
+   *
+   * @example Choosing among the offered protocols
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const server = new Server(demoAPI, { handlers: demoHandlers, protocols: ["wsrpc.v2", "wsrpc.v1"] });
+   * const offer = (protocols: string) =>
+   *   new Request("http://localhost/", { headers: { "sec-websocket-protocol": protocols } });
+   * assert.equal(server.selectProtocol(offer("wsrpc.v1, wsrpc.v2")), "wsrpc.v2");
+   * assert.equal(server.selectProtocol(offer("chat")), undefined);
+   * ```
+   */
+  selectProtocol(request: Request): string | undefined {
+    const supported = this.#options.protocols;
+    const header = request.headers.get("sec-websocket-protocol");
+    if (supported === undefined || supported.length === 0 || header === null) return undefined;
+    const offered = header.split(",").map((p) => p.trim());
+    return supported.find((p) => offered.includes(p));
   }
 
   /**
@@ -829,10 +869,17 @@ export class Server<A extends API = API> {
       this.#options.onError(error, session);
       return;
     }
-    const text = error instanceof ProtocolError ? error.toString() : error.message;
+    // Peer-supplied text (a user agent, a command, a handler's error about
+    // the payload) must not drive the operator's terminal or forge log lines.
+    const text = safeText(error instanceof ProtocolError ? error.toString() : error.message);
+    const cause = error instanceof InternalError ? error.cause : "";
     console.error(
       `wsrpc: session ${session.id}: ${text}`,
-      error instanceof InternalError ? error.cause : "",
+      cause instanceof Error
+        ? safeError(cause)
+        : typeof cause === "string"
+        ? safeText(cause)
+        : cause,
     );
   }
 
@@ -868,6 +915,14 @@ function hostName(host: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An error's name, message (on one line, made safe) and stack frames, for the log. */
+function safeError(error: Error): string {
+  const stack = error.stack ?? "";
+  const frames = stack.indexOf("\n    at ");
+  return safeText(`${error.name}: ${error.message}`) +
+    (frames === -1 ? "" : safeLines(stack.slice(frames)));
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

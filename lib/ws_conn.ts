@@ -457,7 +457,7 @@ export class WSConn implements APIConn, AsyncDisposable {
       listener.end(error);
       return;
     }
-    listener.value(value);
+    listener.value(value, text.length);
   }
 
   #shift(): string {

@@ -740,3 +740,64 @@ Deno.test("`deno task demo` runs the CLI session end to end and exits 0", async 
   assert.match(out, /server key mismatch[^\n]*\n\(exit 4\)/);
   assert.match(out, /SIGINT: shutting down\n\ndone\n$/);
 });
+
+Deno.test("wsrpc shows a hostile server's text without terminal escapes or bidi controls", async (t) => {
+  const evil = "A\u001b]0;PWNED\u0007B\u001b[2J\u009b31m\u202eC\u2028D";
+  // A raw server: WebSocket frames written by hand, so nothing is sanitized on its way out.
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () =>
+      socket.send(`{"header":{"command":"x-ping-request","id":"0"},"payload":{"timestamp":1}}`);
+    socket.onmessage = (e) => {
+      const { header } = JSON.parse(e.data as string);
+      const reply = (command: string, payload: unknown, id = header.id) =>
+        socket.send(JSON.stringify({ header: { command, id }, payload }));
+      if (header.command === "x-error-request") {
+        reply("x-error-response", { error: { timestamp: 1, message: evil }, note: evil });
+      } else if (header.command === "x-close-request") {
+        socket.close(4000, evil);
+      } else if (header.command === "x-push-request") {
+        reply("x-push-response", {});
+        reply("x-event-notification", { text: evil }, undefined);
+        socket.close(4000, evil);
+      }
+    };
+    return response;
+  });
+  const url = `ws://127.0.0.1:${http.addr.port}/v1/ws`;
+  // Every character that drives a terminal or reorders text; line breaks of the CLI's own output aside.
+  const unsafe = new RegExp(
+    String
+      .raw`[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]`,
+  );
+  const assertSafe = (r: Result) => {
+    assert.doesNotMatch(r.stdout, unsafe, `stdout: ${JSON.stringify(r.stdout)}`);
+    assert.doesNotMatch(r.stderr, unsafe, `stderr: ${JSON.stringify(r.stderr)}`);
+  };
+  const shown = String.raw`A\u001b]0;PWNED\u0007B\u001b[2J\u009b31m\u202eC\u2028D`;
+  try {
+    await t.step("an error message, a response payload and -v frames", async () => {
+      const r = await wsrpc(["call", "-v", url, "x-error-request", "{}"]);
+      assertExit(r, 1);
+      assertSafe(r);
+      assert.ok(r.stderr.includes(`wsrpc: ${shown}\n`), r.stderr);
+      assert.ok(r.stderr.includes(`< {"header":{"command":"x-error-response","id":"1"}`), r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).note, evil); // stdout stays JSON with the same value
+    });
+    await t.step("a close reason", async () => {
+      const r = await wsrpc(["call", url, "x-close-request", "{}"]);
+      assertExit(r, 1);
+      assertSafe(r);
+      assert.ok(r.stderr.includes(shown), r.stderr);
+    });
+    await t.step("a push and a close reason in listen", async () => {
+      const r = await wsrpc(["listen", url, "x-push-request", "{}"]);
+      assertExit(r, 1);
+      assertSafe(r);
+      assert.deepEqual(JSON.parse(r.stdout).payload.text, evil);
+      assert.match(r.stderr, /connection closed after 1 message: 4000/);
+    });
+  } finally {
+    await http.shutdown();
+  }
+});

@@ -390,3 +390,100 @@ Deno.test("Conn handles messages in arrival order even when a schema validates a
   for (let i = 0; i < 3; i++) order.push(((await conn.read()).payload as { n: number }).n);
   assert.deepEqual(order, [1, 2, 3]);
 });
+
+Deno.test("Conn timeouts past 2^31 ms (connect, call, call with a signal) do not fire at once", async () => {
+  let sendFirst!: () => void;
+  await using srv = scriptedServer((socket) => {
+    sendFirst = () => socket.send(ping()); // and never answers a call
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI, connectTimeoutMs: 3e9 });
+  let connectError: unknown;
+  const connecting = conn.connect().catch((e) => connectError = e);
+  await waitFor(() => sendFirst !== undefined && srv.sockets[0]?.readyState === WebSocket.OPEN);
+  await delay(200);
+  assert.equal(connectError, undefined, "the connect timeout did not fire");
+  sendFirst();
+  await connecting;
+  assert.equal(conn.isOnline, true);
+  const settled: string[] = [];
+  conn.call("demo-echo-request", 1, { timeoutMs: 3e9 }).catch((e) => settled.push(`fast: ${e}`));
+  conn.call("demo-echo-request", 2, { timeoutMs: 3e9, signal: new AbortController().signal })
+    .catch((e) => settled.push(`waiting: ${e}`));
+  await delay(200);
+  assert.deepEqual(settled, [], "no call timed out");
+  assert.equal(conn.pendingCalls, 2);
+  await conn.close();
+  assert.equal(settled.length, 2);
+});
+
+Deno.test("Conn.read() bounds its queue by bytes too, dropping the oldest pushes", async (t) => {
+  const push = (seq: number) =>
+    JSON.stringify({
+      header: { command: "demo-event-notification" },
+      payload: { seq, data: "x".repeat(400_000) },
+    });
+  const size = push(10).length + 64; // every seq below has two digits: equal sizes
+  const cases: [string, number | undefined, number][] = [
+    ["the 8 MiB default", undefined, 30],
+    ["pushQueueBytes: 1 MiB", 1024 * 1024, 10],
+  ];
+  for (const [name, pushQueueBytes, count] of cases) {
+    await t.step(name, async () => {
+      await using srv = scriptedServer((socket) => {
+        socket.addEventListener("open", () => {
+          socket.send(ping());
+          for (let seq = 10; seq < 10 + count; seq++) socket.send(push(seq));
+        });
+      });
+      await using conn = new Conn(srv.url, {
+        api: demoAPI,
+        ...(pushQueueBytes === undefined ? {} : { pushQueueBytes }),
+      });
+      await conn.connect();
+      const kept = Math.floor((pushQueueBytes ?? 8 * 1024 * 1024) / size);
+      assert.ok(kept > 0 && kept < count);
+      await waitFor(() => conn.droppedPushes === count - kept);
+      const seqs: number[] = [];
+      for (let i = 0; i < kept; i++) {
+        seqs.push(((await conn.read()).payload as { seq: number }).seq);
+      }
+      const last = Array.from({ length: kept }, (_, i) => 10 + count - kept + i);
+      assert.deepEqual(seqs, last, "the newest are kept, in order");
+      assert.equal(conn.droppedPushes, count - kept);
+    });
+  }
+});
+
+Deno.test("Conn.call() rejects a reply on its id whose command is not the response command", async () => {
+  await using srv = scriptedServer((socket, received) => {
+    socket.addEventListener("open", () => socket.send(ping()));
+    socket.addEventListener("message", () => {
+      const { header, payload } = JSON.parse(received.at(-1)!);
+      const command = payload === "wrong" ? "demo-event-notification" : "demo-echo-response";
+      socket.send(JSON.stringify({ header: { command, id: header.id }, payload }));
+    });
+  });
+  await using conn = new Conn(srv.url, { api: demoAPI });
+  await conn.connect();
+  const error = await conn.call("demo-echo-request", "wrong").catch((e) => e);
+  assert.ok(error instanceof InvalidCommandError, String(error));
+  assert.equal(
+    error.message,
+    'invalid command: response "demo-event-notification" to call 1, expected "demo-echo-response"',
+  );
+  assert.equal(error.command, "demo-event-notification");
+  assert.equal(error.id, "1");
+  // With a signal (the other path), and the connection stays up.
+  const waiting = await conn.call("demo-echo-request", "wrong", {
+    signal: AbortSignal.timeout(5_000),
+  })
+    .catch((e) => e);
+  assert.ok(waiting instanceof InvalidCommandError, String(waiting));
+  assert.equal(await conn.call("demo-echo-request", "right"), "right");
+  assert.equal(conn.pendingCalls, 0);
+  // Schemaless, the naming convention still applies.
+  await using loose = new Conn(srv.url);
+  await loose.connect();
+  await assert.rejects(loose.call("demo-echo-request", "wrong"), InvalidCommandError);
+  assert.equal(await loose.call("demo-echo-request", "right"), "right");
+});

@@ -337,6 +337,14 @@ Deno.test("ed25519Client() rejects a bad server signature or challenge", async (
       'invalid challenge: text is not "Hello: <key>\\nMessage: <text>\\n"',
     ],
     [
+      "a challenge whose message holds a right-to-left override",
+      (hello) =>
+        Promise.resolve({
+          message: makeChallenge(hello.publickey as string, "ok\u202eevil").toHex(),
+        }),
+      'invalid challenge: text is not "Hello: <key>\\nMessage: <text>\\n"',
+    ],
+    [
       "a challenge that is not UTF-8",
       (hello) =>
         Promise.resolve({
@@ -691,6 +699,21 @@ Deno.test("ed25519Server() rejects a malformed hello", async (t) => {
       'invalid hello: field "userAgent" holds a control character',
     ],
     [
+      "a user agent with a right-to-left override",
+      { ...valid, userAgent: "cli\u202egnp.exe" },
+      'invalid hello: field "userAgent" holds a bidi or line-separator character (U+202E)',
+    ],
+    [
+      "a user agent with a line separator",
+      { ...valid, userAgent: "cli\u2028root login ok" },
+      'invalid hello: field "userAgent" holds a bidi or line-separator character (U+2028)',
+    ],
+    [
+      "a user agent with a lone surrogate",
+      { ...valid, userAgent: "cli\ud800" },
+      'invalid hello: field "userAgent" holds a lone surrogate (U+D800)',
+    ],
+    [
       "a null user agent",
       { ...valid, userAgent: null },
       'invalid hello: field "userAgent" is null, not a string',
@@ -929,11 +952,16 @@ Deno.test("ed25519Client() and ed25519Server() validate their options", async (t
       () => ed25519Client({ secretKey: alice.secretKey, userAgent: "a\nb" }),
       RangeError,
     );
+    for (const userAgent of ["a\u202eb", "a\u2029b", "a\u2066b", "a\u0085b"]) {
+      assert.throws(() => ed25519Client({ secretKey: alice.secretKey, userAgent }), RangeError);
+    }
     assert.throws(() => ed25519Client({ secretKey: alice.secretKey, userAgent: u(1) }), TypeError);
   });
   await t.step("ed25519Server()", () => {
     assert.throws(() => ed25519Server({ secretKey: "ab" }), RangeError);
     assert.throws(() => ed25519Server({ message: "a\nb" }), RangeError);
+    assert.throws(() => ed25519Server({ message: "a\u2028b" }), RangeError);
+    assert.throws(() => ed25519Server({ message: "a\u202eb" }), RangeError);
     assert.throws(() => ed25519Server({ message: "m".repeat(257) }), RangeError);
     assert.throws(() => ed25519Server({ message: u(5) }), TypeError);
     assert.throws(() => ed25519Server({ allow: ["ab".repeat(31)] }), RangeError);

@@ -807,6 +807,11 @@ Deno.test("Server closes a malformed hello with 4100", async (t) => {
       hello({ userAgent: "a\nb" }),
       'field "userAgent" holds a control character',
     ],
+    [
+      "a right-to-left override in the user agent",
+      hello({ userAgent: "a\u202eb" }),
+      'field "userAgent" holds a bidi or line-separator character (U+202E)',
+    ],
   ];
   await attacks(t, server, undefined, [
     ...table.map(([name, payload, message]): [string, (url: string) => Promise<void>] => [
@@ -1191,4 +1196,32 @@ Deno.test("Server keeps serving good clients during many bad handshakes at once"
   ]);
   assert.equal(server.opened.length, 5);
   assert.ok(server.opened.every((key) => key === alice.publicKey.toHex()));
+});
+
+Deno.test("Server serves a request pipelined right after the answer only once the handshake has ended", async (t) => {
+  await using server = startAuth({ secretKey: serverA.secretKey, allow: [alice.publicKey] });
+  await attacks(t, server, serverA, [
+    ["an allowed key: hello-complete, the ping, then the response", async (url) => {
+      await using peer = await RawPeer.open(url);
+      peer.hello(alice);
+      const { bytes } = await peer.challenge();
+      peer.accept(await clientSignature(alice, bytes, serverA.publicKey));
+      peer.send("demo-echo-request", { early: 1 }, "1"); // before hello-complete can arrive
+      assert.equal((await peer.next()).header.command, "ed25519-hello-complete");
+      assert.deepEqual((await peer.next()).header, { command: "demo-ping-request", id: "0" });
+      assert.deepEqual(await peer.next(), {
+        header: { command: "demo-echo-response", id: "1" },
+        payload: { early: 1 },
+      });
+      return 1;
+    }],
+    ["a refused key: 4100, and the request is never served", async (url) => {
+      await using peer = await RawPeer.open(url);
+      peer.hello(mallory);
+      const { bytes } = await peer.challenge();
+      peer.accept(await clientSignature(mallory, bytes, serverA.publicKey));
+      peer.send("demo-echo-request", { early: 2 }, "1");
+      await assertRefused(peer, { reason: "invalid public key", error: "invalid public key" });
+    }],
+  ]);
 });

@@ -343,3 +343,69 @@ Deno.test("Server closes idle connections when idleTimeoutMs is set", async () =
   const status = await client.closed;
   assert.deepEqual(status, { code: 1008, reason: "idle timeout" });
 });
+
+Deno.test("Server's default log shows peer-supplied text without escapes or line breaks", async () => {
+  const logApi = defineAPI({
+    "t-ping-request": unchecked<{ timestamp: number }>(),
+    "t-log-request": unchecked<string>(),
+    "t-log-response": unchecked<null>(),
+    "t-logf-request": unchecked<string>(),
+    "t-logf-response": unchecked<null>(),
+  });
+  const evil = "x\u001b]0;PWNED\u0007\u001b[2J\u009b\u202e\u2028wsrpc: session 9: fake\ny";
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  try {
+    await using srv = startServer(logApi, {
+      handlers: {
+        "t-log-request": (name) => {
+          throw new Error(`no such name ${name}`);
+        },
+        "t-logf-request": (name) => {
+          throw errorf("no such name %s", name);
+        },
+      },
+    });
+    await using conn = new Conn(srv.url, { api: logApi });
+    await conn.connect();
+    await assert.rejects(conn.call("t-log-request", evil), ProtocolError);
+    await assert.rejects(conn.call("t-logf-request", evil), ProtocolError);
+  } finally {
+    console.error = original;
+  }
+  assert.equal(lines.length, 2, lines.join("\n"));
+  for (const line of lines) {
+    const [head] = line.split("\n    at "); // the stack frames of the internal error's cause
+    assert.doesNotMatch(
+      line,
+      new RegExp(String.raw`[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2028\u2029]`),
+      JSON.stringify(line),
+    );
+    assert.ok(!head!.includes("\n"), `one line per entry: ${JSON.stringify(head)}`);
+    assert.ok(head!.includes(String.raw`x\u001b]0;PWNED\u0007\u001b[2J`), head);
+  }
+});
+
+Deno.test("Server selects and echoes a subprotocol the client offers (Sec-WebSocket-Protocol)", async (t) => {
+  await using srv = startServer(demoAPI, {
+    handlers: demoHandlers,
+    protocols: ["wsrpc.v2", "wsrpc.v1"],
+  });
+  await t.step("its first choice among the offered, served", async () => {
+    await using client = new RawClient(srv.url, ["chat", "wsrpc.v1", "wsrpc.v2"]);
+    await client.opened;
+    assert.equal(client.socket.protocol, "wsrpc.v2");
+    assert.match(JSON.stringify(await client.next()), /"id":"0"/);
+  });
+  await t.step("none offered that it speaks: served without a subprotocol", async () => {
+    await using client = new RawClient(srv.url);
+    await client.opened;
+    assert.equal(client.socket.protocol, "");
+  });
+  await t.step("Conn offering protocols connects and calls", async () => {
+    await using conn = new Conn(srv.url, { api: demoAPI, protocols: ["wsrpc.v1"] });
+    await conn.connect();
+    assert.equal(await conn.call("demo-echo-request", "p"), "p");
+  });
+});

@@ -105,6 +105,21 @@ describe("createBunHandler() with Conn on Bun", () => {
     assert.equal(new URL(session!.request!.url).pathname, "/v1/ws");
   });
 
+  test("selects and echoes a subprotocol the client offers", async () => {
+    const { url } = start({ protocols: ["wsrpc.v2", "wsrpc.v1"] });
+    const ws = new WebSocket(url, ["chat", "wsrpc.v1", "wsrpc.v2"]);
+    cleanups.push(() => ws.close());
+    const first = await new Promise<string>((resolve, reject) => {
+      ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true });
+      ws.addEventListener("close", (e) => reject(new Error(`closed ${e.code}`)), { once: true });
+    });
+    assert.equal(ws.protocol, "wsrpc.v2");
+    assert.match(first, /"id":"0"/);
+    const conn = client(url, { protocols: ["wsrpc.v1"] });
+    await conn.connect();
+    assert.equal(await conn.call("demo-echo-request", "p"), "p");
+  });
+
   test("sends the ping with id 0 first", async () => {
     const { url } = start();
     const result = await raw(url, (ws) => ws.close(1000, "bye"));
