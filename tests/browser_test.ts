@@ -5,10 +5,11 @@
  * `deno bundle --platform browser`. The page runs `Conn` against this test's
  * servers: the demo API without authentication, with ed25519 (the server
  * checks the browser's key), with a wrong pinned server key, and against a
- * server of another origin (refused). It also opens the example page of
- * `examples/browser/` and checks its log. The test installs Chromium (apt-get,
- * as root) and playwright-core (`npm ci --prefix tools`) when they are
- * missing, and fails when it cannot.
+ * server of another origin (refused), and offers subprotocols to a server
+ * that speaks some (it echoes its choice) or none of them. It also opens the
+ * example page of `examples/browser/` and checks its log. The test installs
+ * Chromium (apt-get, as root) and playwright-core (`npm ci --prefix tools`)
+ * when they are missing, and fails when it cannot.
  */
 import assert from "node:assert/strict";
 import { Server, type Session } from "../mod.ts";
@@ -66,7 +67,7 @@ const HTML = `<!doctype html>
 <body><script type="module" src="/page.js"></script></body></html>
 `;
 
-Deno.test("Conn works in headless Chromium: calls, pushes, errors, ed25519, origin check, example page", async () => {
+Deno.test("Conn works in headless Chromium: calls, pushes, errors, ed25519, origin check, subprotocols, example page", async () => {
   const [chromium, playwright] = await Promise.all([ensureChromium(), ensurePlaywright()]);
   const dir = await Deno.makeTempDir({ prefix: "wsrpc-browser-" });
   const serverKey = await generateKeyPair();
@@ -83,8 +84,15 @@ Deno.test("Conn works in headless Chromium: calls, pushes, errors, ed25519, orig
     onSessionOpen: (session) => opened.push(session),
   });
   const foreign = new Server(demoAPI, { handlers: demoHandlers });
+  // Speaks two subprotocols, wsrpc.v2 preferred; `offers` records what each upgrade offered.
+  const chooser = new Server(demoAPI, {
+    handlers: demoHandlers,
+    protocols: ["wsrpc.v2", "wsrpc.v1"],
+  });
+  const offers: (string | null)[] = [];
   const plainHandler = createHandler(plain);
   const authHandler = createHandler(authenticated);
+  const protocolHandler = createHandler(chooser);
   let http: Deno.HttpServer<Deno.NetAddr> | undefined;
   let other: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
@@ -99,6 +107,10 @@ Deno.test("Conn works in headless Chromium: calls, pushes, errors, ed25519, orig
       }
       if (pathname === "/v1/ws") return plainHandler(req, info);
       if (pathname === "/v1/ws-auth") return authHandler(req, info);
+      if (pathname === "/v1/ws-proto") {
+        offers.push(req.headers.get("sec-websocket-protocol"));
+        return protocolHandler(req, info);
+      }
       return new Response("Not found\n", { status: 404 });
     });
     other = Deno.serve(
@@ -165,6 +177,23 @@ Deno.test("Conn works in headless Chromium: calls, pushes, errors, ed25519, orig
     assert.match(results.crossOrigin.error, /ConnectionClosedError/);
     assert.equal(foreign.sessions.size, 0);
 
+    // Subprotocols: the browser offered them, in the page's order.
+    assert.deepEqual(offers, ["wsrpc.v1, wsrpc.v2", "chat, superchat", null]);
+    // The server chose its preferred one among the offered, and the browser accepted its echo.
+    assert.equal(results.protocolChosen.ok, true, results.protocolChosen.error);
+    assert.deepEqual(results.protocolChosen.value, { protocol: "wsrpc.v2", timestamp: 4321 });
+    // Offered none it speaks, the server answers without the header; RFC 6455
+    // would let the client go on with protocol "", but Chromium fails the handshake.
+    assert.equal(results.protocolNoneShared.ok, false);
+    assert.match(
+      results.protocolNoneShared.error,
+      /^ConnectionClosedError: Cannot connect to .*: connection failed$/,
+    );
+    assert.match(stderr, /Sent non-empty 'Sec-WebSocket-Protocol' header but no response/);
+    // Offering nothing still works with that server: protocol "".
+    assert.equal(results.protocolNotOffered.ok, true, results.protocolNotOffered.error);
+    assert.deepEqual(results.protocolNotOffered.value, { protocol: "", timestamp: 4321 });
+
     // examples/browser: the page made its own key, proved it, and made its calls.
     const demo = all.wsrpcDemo;
     assert.equal(demo.ok, true, demo.error);
@@ -180,7 +209,9 @@ Deno.test("Conn works in headless Chromium: calls, pushes, errors, ed25519, orig
     ]);
     assert.match(demo.log[2], /^ping {2}-> \{"origintimestamp":\d+,"timestamp":\d+\}$/);
   } finally {
-    await Promise.all([plain, authenticated, foreign].map((s) => s.shutdown({ graceMs: 0 })));
+    await Promise.all(
+      [plain, authenticated, foreign, chooser].map((s) => s.shutdown({ graceMs: 0 })),
+    );
     await http?.shutdown();
     await other?.shutdown();
     await Deno.remove(dir, { recursive: true });
