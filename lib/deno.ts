@@ -87,6 +87,9 @@ function upgrade<A extends API>(
   if (refusal !== undefined) return { response: refusal };
   // Read the address first: after the upgrade, Deno no longer exposes it.
   const addr = info?.remoteAddr as Deno.NetAddr | undefined;
+  // Deno consumes the request in the upgrade: its headers then throw
+  // "Request closed". The session keeps a copy that stays readable.
+  const kept = new Request(request.url, { method: request.method, headers: request.headers });
   let upgraded: { socket: WebSocket; response: Response };
   try {
     const protocol = server.selectProtocol(request);
@@ -104,7 +107,7 @@ function upgrade<A extends API>(
     };
   }
   const ended = server.serveSocket(upgraded.socket, {
-    request,
+    request: kept,
     ...(addr?.hostname === undefined ? {} : { remoteAddr: `${addr.hostname}:${addr.port}` }),
   });
   return { response: upgraded.response, ended };

@@ -409,3 +409,16 @@ Deno.test("Server selects and echoes a subprotocol the client offers (Sec-WebSoc
     assert.equal(await conn.call("demo-echo-request", "p"), "p");
   });
 });
+
+Deno.test("Session.request keeps the upgrade's headers readable after Deno's upgrade", async () => {
+  const seen: (string | null)[] = [];
+  await using srv = start({
+    onSessionOpen: (session) => {
+      seen.push(session.request?.headers.get("x-probe") ?? null, session.request?.url ?? null);
+    },
+  });
+  await using conn = new Conn(srv.url, { api, headers: { "x-probe": "kept" } });
+  await conn.connect();
+  assert.deepEqual(await conn.call("demo-echo-request", 1), 1);
+  assert.deepEqual(seen, ["kept", srv.url.replace("ws:", "http:")]);
+});
