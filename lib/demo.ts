@@ -32,11 +32,11 @@ import type { Handlers } from "./server.ts";
  *
  * @example
  * ```ts
- * import type { DemoDefinition } from "@wsrpc/protocol/demo";
+ * import { demoAPI, type DemoDefinition } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
  * const commands: (keyof DemoDefinition)[] = ["demo-ping-request", "demo-echo-request"];
- * assert.equal(commands.length, 2);
+ * for (const command of commands) assert.ok(demoAPI.has(command));
  * ```
  */
 export type DemoDefinition = {

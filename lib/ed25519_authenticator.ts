@@ -68,11 +68,13 @@ const LOWER_HEX = /^(?:[0-9a-f]{2})*$/;
  *
  * @example
  * ```ts
- * import type { Ed25519ClientOptions } from "@wsrpc/protocol";
+ * import { ed25519Client, type Ed25519ClientOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const options: Ed25519ClientOptions = { secretKey: "11".repeat(32), userAgent: "cli/1.0" };
- * assert.equal(options.userAgent, "cli/1.0");
+ * const auth = ed25519Client(options);
+ * await assert.rejects(auth.handshakeServer({} as never, AbortSignal.timeout(1000)), TypeError); // client only
+ * assert.throws(() => ed25519Client({ ...options, userAgent: "cli\n1.0" }), RangeError);
  * ```
  */
 export interface Ed25519ClientOptions {

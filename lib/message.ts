@@ -10,11 +10,12 @@
  *
  * @example Naming a command
  * ```ts
- * import type { Command } from "@wsrpc/protocol";
+ * import { decodeMessage, schemalessAPI, type Command } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const command: Command = "tbcapi-ping-request";
- * assert.ok(command.endsWith("-request"));
+ * const incoming = await decodeMessage(schemalessAPI, { header: { command, id: "1" }, payload: {} });
+ * assert.equal(incoming.command, command);
  * ```
  */
 export type Command = string;
@@ -24,11 +25,13 @@ export type Command = string;
  *
  * @example A request header
  * ```ts
- * import type { Header } from "@wsrpc/protocol";
+ * import { decodeMessage, schemalessAPI, type Header } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const header: Header = { command: "tbcapi-ping-request", id: "1" };
- * assert.equal(header.id, "1");
+ * assert.equal((await decodeMessage(schemalessAPI, { header, payload: {} })).id, "1");
+ * // Without an id it is a push: id "".
+ * assert.equal((await decodeMessage(schemalessAPI, { header: { command: "x" }, payload: {} })).id, "");
  * ```
  */
 export interface Header {
@@ -45,14 +48,15 @@ export interface Header {
  *
  * @example A push message
  * ```ts
- * import type { Message } from "@wsrpc/protocol";
+ * import { encodeMessage, type Message } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const message: Message<{ seq: number }> = {
  *   header: { command: "demo-event-notification" },
  *   payload: { seq: 1 },
  * };
- * assert.equal(JSON.stringify(message), '{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
+ * // encodeMessage writes the same bytes, in the same key order, without building the object.
+ * assert.equal(encodeMessage("demo-event-notification", "", { seq: 1 }), JSON.stringify(message));
  * ```
  */
 export interface Message<P = unknown> {
@@ -72,7 +76,7 @@ export interface Message<P = unknown> {
  *
  * @example An in-memory APIConn
  * ```ts
- * import type { APIConn } from "@wsrpc/protocol";
+ * import { read, schemalessAPI, write, type APIConn } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const queue: unknown[] = [];
@@ -80,8 +84,12 @@ export interface Message<P = unknown> {
  *   readJSON: () => Promise.resolve(queue.shift()),
  *   writeJSON: (value) => { queue.push(value); return Promise.resolve(); },
  * };
- * await loopback.writeJSON({ hello: 1 });
- * assert.deepEqual(await loopback.readJSON(), { hello: 1 });
+ * await write(loopback, schemalessAPI, "5", "demo-echo-request", { hello: 1 });
+ * assert.deepEqual(await read(loopback, schemalessAPI), {
+ *   command: "demo-echo-request",
+ *   id: "5",
+ *   payload: { hello: 1 },
+ * });
  * ```
  */
 export interface APIConn {

@@ -115,11 +115,23 @@ export type Handlers<A extends API> = {
  *
  * @example
  * ```ts
- * import type { ServerOptions } from "@wsrpc/protocol";
+ * import { Server, type ServerOptions } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const options: ServerOptions = { handlers: {}, maxInFlight: 16, origins: ["https://app.example"] };
- * assert.equal(options.maxInFlight, 16);
+ * const options: ServerOptions<typeof demoAPI> = {
+ *   handlers: demoHandlers,
+ *   maxInFlight: 16,
+ *   origins: ["https://app.example"],
+ * };
+ * const server = new Server(demoAPI, options);
+ * const upgrade = (origin: string) =>
+ *   new Request("http://localhost/v1/ws", {
+ *     headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
+ *       "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", origin },
+ *   });
+ * assert.equal(server.checkRequest(upgrade("https://app.example")), undefined); // allowed
+ * assert.equal(server.checkRequest(upgrade("https://evil.example"))?.status, 403);
  * ```
  */
 export interface ServerOptions<A extends API = API> {
