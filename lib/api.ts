@@ -54,11 +54,15 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
  *
  * @example
  * ```ts
- * import type { StandardResult } from "@wsrpc/protocol";
+ * import { defineAPI, type StandardResult } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const failed: StandardResult<number> = { issues: [{ message: "expected a number" }] };
- * assert.equal(failed.issues?.length, 1);
+ * // A validator returns a StandardResult; an API built on it rejects on `issues`.
+ * const validate = (v: unknown): StandardResult<number> =>
+ *   typeof v === "number" ? { value: v } : { issues: [{ message: "expected a number" }] };
+ * const api = defineAPI({ "a-n-request": { "~standard": { version: 1, vendor: "x", validate } } });
+ * assert.equal(await api.parse("a-n-request", 3), 3);
+ * await assert.rejects(async () => await api.parse("a-n-request", "3"), /expected a number/);
  * ```
  */
 export type StandardResult<Output> =
@@ -78,11 +82,13 @@ export type StandardResult<Output> =
  *
  * @example
  * ```ts
- * import { unchecked, type Unchecked } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, type Unchecked } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const schema: Unchecked<{ seq: number }> = unchecked<{ seq: number }>();
- * assert.ok(schema);
+ * const api = defineAPI({ "demo-event-notification": schema });
+ * const payload = { seq: 1 };
+ * assert.equal(api.parse("demo-event-notification", payload), payload); // passed through as is
  * ```
  */
 export interface Unchecked<T> {
@@ -99,11 +105,21 @@ export interface Unchecked<T> {
  *
  * @example
  * ```ts
- * import { unchecked, type PayloadSchema } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, type PayloadSchema, type StandardSchemaV1 } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const schema: PayloadSchema<string> = unchecked<string>();
- * assert.ok(schema);
+ * const name: StandardSchemaV1<string> = {
+ *   "~standard": {
+ *     version: 1,
+ *     vendor: "example",
+ *     validate: (v) => typeof v === "string" ? { value: v } : { issues: [{ message: "not a string" }] },
+ *   },
+ * };
+ * // Either kind of schema may describe a payload.
+ * const schemas: PayloadSchema<string>[] = [unchecked<string>(), name];
+ * const api = defineAPI({ "a-loose-request": schemas[0]!, "a-strict-request": schemas[1]! });
+ * assert.equal(api.parse("a-loose-request", 7), 7);
+ * await assert.rejects(async () => await api.parse("a-strict-request", 7), /not a string/);
  * ```
  */
 export type PayloadSchema<T = unknown> =
@@ -115,11 +131,13 @@ export type PayloadSchema<T = unknown> =
  *
  * @example
  * ```ts
- * import { unchecked, type APIDefinition } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, type APIDefinition } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const definition: APIDefinition = { "demo-ping-request": unchecked() };
- * assert.ok("demo-ping-request" in definition);
+ * const api = defineAPI(definition);
+ * assert.ok(api.has("demo-ping-request"));
+ * assert.ok(!api.has("demo-pong-request"));
  * ```
  */
 export type APIDefinition = Readonly<Record<string, PayloadSchema>>;
@@ -131,11 +149,12 @@ export type APIDefinition = Readonly<Record<string, PayloadSchema>>;
  *
  * @example
  * ```ts
- * import { unchecked, type Infer } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, type Infer } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const schema = unchecked<{ n: number }>();
- * const value: Infer<typeof schema> = { n: 1 };
+ * const api = defineAPI({ "a-n-request": schema });
+ * const value = api.parse("a-n-request", { n: 1 }) as Infer<typeof schema>;
  * assert.equal(value.n, 1);
  * ```
  */
@@ -180,12 +199,13 @@ export interface API<D extends APIDefinition = APIDefinition> {
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type CommandOf } from "@wsrpc/protocol";
+ * import { defineAPI, encodeMessage, unchecked, type CommandOf } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-ping-request": unchecked() });
- * const command: CommandOf<typeof api> = "a-ping-request";
- * assert.equal(command, "a-ping-request");
+ * const command: CommandOf<typeof api> = "a-ping-request"; // another string would not compile
+ * assert.ok(api.has(command));
+ * assert.equal(encodeMessage(command, "1", {}), '{"header":{"command":"a-ping-request","id":"1"},"payload":{}}');
  * ```
  */
 export type CommandOf<A> = A extends API<infer D> ? keyof D & string : never;
@@ -198,12 +218,15 @@ export type CommandOf<A> = A extends API<infer D> ? keyof D & string : never;
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type PayloadOf } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, write, type APIConn, type PayloadOf } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-sum-request": unchecked<{ a: number; b: number }>() });
  * const payload: PayloadOf<typeof api, "a-sum-request"> = { a: 1, b: 2 };
- * assert.equal(payload.a + payload.b, 3);
+ * const sent: unknown[] = [];
+ * const conn: APIConn = { readJSON: () => Promise.reject(), writeJSON: async (v) => void sent.push(v) };
+ * await write(conn, api, "1", "a-sum-request", payload); // write() takes exactly this type
+ * assert.deepEqual(sent, [{ header: { command: "a-sum-request", id: "1" }, payload: { a: 1, b: 2 } }]);
  * ```
  */
 export type PayloadOf<A, C extends string> = A extends API<infer D>
@@ -224,7 +247,7 @@ export type PayloadOf<A, C extends string> = A extends API<infer D>
  *
  * const api = defineAPI({ "a-ping-request": unchecked(), "a-ping-response": unchecked() });
  * const response: ResponseCommandOf<typeof api, "a-ping-request"> = "a-ping-response";
- * assert.equal(response, "a-ping-response");
+ * assert.ok(api.has(response)); // the API defines the response it names
  * ```
  */
 export type ResponseCommandOf<A, C extends string> = C extends `${infer P}-request`
@@ -242,8 +265,8 @@ export type ResponseCommandOf<A, C extends string> = C extends `${infer P}-reque
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-ping-request": unchecked(), "a-ping-response": unchecked() });
- * const request: RequestCommandOf<typeof api> = "a-ping-request";
- * assert.equal(request, "a-ping-request");
+ * const request: RequestCommandOf<typeof api> = "a-ping-request"; // "a-ping-response" would not compile
+ * assert.ok(api.has(request));
  * ```
  */
 export type RequestCommandOf<A> = Extract<CommandOf<A>, `${string}-request`>;

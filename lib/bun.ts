@@ -43,16 +43,28 @@ import { routeRequest } from "./_route.ts";
  *
  * @example
  * ```ts
- * import type { BunServerWebSocket } from "@wsrpc/protocol/bun";
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler, type BunServerWebSocket, type BunSocketData } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const fake: BunServerWebSocket<null> = {
- *   data: null,
+ * // A stand-in for Bun's socket: the handler serves a session over it.
+ * const sent: string[] = [];
+ * const ws: BunServerWebSocket<BunSocketData> = {
+ *   data: { request: new Request("http://localhost/v1/ws") },
  *   readyState: 1,
- *   send: (data) => data.length,
+ *   send: (frame) => (sent.push(frame), frame.length),
  *   close: () => {},
  * };
- * assert.equal(fake.send("hi"), 2);
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
+ * const { websocket } = createBunHandler(server);
+ * websocket.open(ws);
+ * websocket.message(ws, '{"header":{"command":"demo-echo-request","id":"1"},"payload":"hi"}');
+ * while (sent.length < 2) await new Promise((r) => setTimeout(r, 1));
+ * assert.match(sent[0]!, /^\{"header":\{"command":"demo-ping-request","id":"0"\}/); // the first ping
+ * assert.equal(sent[1], '{"header":{"command":"demo-echo-response","id":"1"},"payload":"hi"}');
+ * websocket.close(ws, 1000, "");
+ * await server.shutdown();
  * ```
  */
 export interface BunServerWebSocket<T = unknown> {
@@ -76,11 +88,19 @@ export interface BunServerWebSocket<T = unknown> {
  *
  * @example
  * ```ts
- * import type { BunServerLike } from "@wsrpc/protocol/bun";
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler, type BunServerLike } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const fake: BunServerLike = { upgrade: () => false };
- * assert.equal(fake.upgrade(new Request("http://localhost/")), false);
+ * // A Bun server that refuses the upgrade: the handler answers 400.
+ * const refusing: BunServerLike = { upgrade: () => false };
+ * const { fetch } = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
+ * const request = new Request("http://localhost/", {
+ *   headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
+ *     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
+ * });
+ * assert.equal((await fetch(request, refusing))?.status, 400);
  * ```
  */
 export interface BunServerLike {
@@ -95,11 +115,21 @@ export interface BunServerLike {
  *
  * @example
  * ```ts
- * import type { BunSocketData } from "@wsrpc/protocol/bun";
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler, type BunServerLike, type BunSocketData } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const data: BunSocketData = { request: new Request("http://localhost/v1/ws"), remoteAddr: "127.0.0.1:5000" };
- * assert.equal(data.remoteAddr, "127.0.0.1:5000");
+ * // What the handler attaches to the upgrade, for its websocket handlers to read back.
+ * let data: BunSocketData | undefined;
+ * const bun: BunServerLike = { upgrade: (_req, options) => (data = options?.data as BunSocketData, true) };
+ * const { fetch } = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
+ * const request = new Request("http://localhost/v1/ws", {
+ *   headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
+ *     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
+ * });
+ * assert.equal(await fetch(request, bun), undefined); // upgraded
+ * assert.equal(data?.request, request);
  * ```
  */
 export interface BunSocketData {
@@ -150,7 +180,9 @@ export interface BunWebSocketHandler {
  * import assert from "node:assert/strict";
  *
  * const handler: BunHandler = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
- * assert.equal(typeof handler.fetch, "function");
+ * // A plain GET is not an upgrade: 426, before Bun is asked to upgrade.
+ * const response = await handler.fetch(new Request("http://localhost/"), { upgrade: () => true });
+ * assert.equal(response?.status, 426);
  * ```
  */
 export interface BunHandler {
@@ -168,11 +200,15 @@ export interface BunHandler {
  *
  * @example
  * ```ts
- * import type { BunHandlerOptions } from "@wsrpc/protocol/bun";
+ * import { Server } from "@wsrpc/protocol";
+ * import { createBunHandler, type BunHandlerOptions } from "@wsrpc/protocol/bun";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
  * const options: BunHandlerOptions = { path: "/v1/ws", perMessageDeflate: true };
- * assert.equal(options.path, "/v1/ws");
+ * const { fetch, websocket } = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }), options);
+ * assert.equal((await fetch(new Request("http://localhost/elsewhere"), { upgrade: () => true }))?.status, 404);
+ * assert.ok(websocket.perMessageDeflate);
  * ```
  */
 export interface BunHandlerOptions {

@@ -43,11 +43,39 @@ const PUSH_OVERHEAD = 64;
  *
  * @example A factory for a WebSocket implementation of your own
  * ```ts
- * import type { WebSocketFactory } from "@wsrpc/protocol";
+ * import { Conn, type WebSocketFactory } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const factory: WebSocketFactory = (url, { protocols }) => new WebSocket(url, protocols);
- * assert.equal(typeof factory, "function");
+ * // An in-memory stand-in for the server's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const dialed: unknown[] = [];
+ * const factory: WebSocketFactory = (url, { headers }) => {
+ *   dialed.push({ url, headers });
+ *   const socket = new FakeSocket();
+ *   // The server speaks first: its ping with id "0".
+ *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
+ *   return socket;
+ * };
+ * const conn = new Conn("http://in-memory.test/v1/ws", {
+ *   webSocket: factory,
+ *   headers: { authorization: "Bearer t0ken" },
+ * });
+ * await conn.connect();
+ * assert.ok(conn.isOnline);
+ * assert.deepEqual(dialed, [
+ *   { url: "ws://in-memory.test/v1/ws", headers: { authorization: "Bearer t0ken" } },
+ * ]);
+ * await conn.close();
  * ```
  */
 export type WebSocketFactory = (
@@ -58,13 +86,41 @@ export type WebSocketFactory = (
 /**
  * Automatic reconnection: exponential backoff with jitter.
  *
- * @example
+ * @example Dialing again after the socket drops
  * ```ts
- * import type { ReconnectOptions } from "@wsrpc/protocol";
+ * import { Conn, type ReconnectOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const reconnect: ReconnectOptions = { initialDelayMs: 100, maxDelayMs: 5000 };
- * assert.equal(reconnect.maxDelayMs, 5000);
+ * // An in-memory stand-in for the server's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const sockets: FakeSocket[] = [];
+ * const webSocket = () => {
+ *   const socket = new FakeSocket();
+ *   sockets.push(socket);
+ *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
+ *   return socket;
+ * };
+ * const reconnect: ReconnectOptions = { initialDelayMs: 20, jitter: 0 };
+ * const conn = new Conn("ws://in-memory.test/", { webSocket, reconnect });
+ * await conn.connect();
+ * sockets[0]!.close(1006, ""); // the connection drops
+ * assert.equal(conn.isOnline, false);
+ * assert.equal(sockets.length, 1); // no new dial before initialDelayMs
+ * await new Promise((resolve) => setTimeout(resolve, 100));
+ * assert.equal(sockets.length, 2);
+ * assert.equal(conn.connectCount, 2);
+ * assert.ok(conn.isOnline);
+ * await conn.close();
  * ```
  */
 export interface ReconnectOptions {
@@ -106,13 +162,42 @@ export interface ReconnectOptions {
  * that gets no answer in time closes the socket (1001, `keepalive timeout`),
  * which triggers a reconnect when that is on.
  *
- * @example
+ * @example A ping that gets no answer closes the socket
  * ```ts
- * import type { KeepaliveOptions } from "@wsrpc/protocol";
+ * import { Conn, type ConnectionClosedError, type KeepaliveOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const keepalive: KeepaliveOptions = { intervalMs: 10_000, command: "tbcapi-ping-request" };
- * assert.equal(keepalive.intervalMs, 10000);
+ * // An in-memory stand-in for the server's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * const webSocket = () => {
+ *   // The server speaks first: its ping with id "0".
+ *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
+ *   return socket;
+ * };
+ * const keepalive: KeepaliveOptions = { intervalMs: 10, timeoutMs: 10, command: "tbcapi-ping-request" };
+ * let dropped: ConnectionClosedError | undefined;
+ * const conn = new Conn("ws://in-memory.test/", {
+ *   webSocket,
+ *   keepalive,
+ *   onDisconnect: (error) => dropped = error,
+ * });
+ * await conn.connect();
+ * await new Promise((resolve) => setTimeout(resolve, 100)); // the server never answers
+ * assert.deepEqual(JSON.parse(socket.sent[0]!).header, { command: "tbcapi-ping-request", id: "1" });
+ * assert.equal(dropped?.code, 1001);
+ * assert.equal(dropped?.reason, "keepalive timeout");
+ * assert.equal(conn.isOnline, false);
  * ```
  */
 export interface KeepaliveOptions {
@@ -140,13 +225,46 @@ export interface KeepaliveOptions {
  *
  * @typeParam A The API the connection speaks.
  *
- * @example
+ * @example A call timeout and a message log
  * ```ts
- * import type { ConnOptions } from "@wsrpc/protocol";
+ * import { Conn, type ConnOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const options: ConnOptions = { callTimeoutMs: 5_000, reconnect: true };
- * assert.equal(options.reconnect, true);
+ * // An in-memory stand-in for the server's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * const webSocket = () => {
+ *   // The server speaks first: its ping with id "0".
+ *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
+ *   return socket;
+ * };
+ * const log: string[] = [];
+ * const options: ConnOptions = {
+ *   webSocket,
+ *   callTimeoutMs: 20,
+ *   onMessage: (direction, message) => log.push(`${direction} ${JSON.stringify(message)}`),
+ * };
+ * await using conn = new Conn("ws://in-memory.test/", options);
+ * await conn.connect();
+ * // The server never answers: the call rejects after callTimeoutMs.
+ * const start = performance.now();
+ * await assert.rejects(conn.call("x-echo-request", "hi"), { name: "TimeoutError" });
+ * assert.ok(performance.now() - start < 1_000);
+ * assert.equal(conn.pendingCalls, 0);
+ * assert.deepEqual(log, [
+ *   'receive {"header":{"command":"x-ping-request","id":"0"}}',
+ *   'send {"header":{"command":"x-echo-request","id":"1"},"payload":"hi"}',
+ * ]);
  * ```
  */
 export interface ConnOptions<A extends API = API> {
@@ -236,13 +354,41 @@ export interface ConnOptions<A extends API = API> {
 /**
  * Options for one call.
  *
- * @example
+ * @example An error payload: rejected by default, returned with `rejectErrors: false`
  * ```ts
- * import type { CallOptions } from "@wsrpc/protocol";
+ * import { Conn, ProtocolError, type CallOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const options: CallOptions = { timeoutMs: 1_000 };
- * assert.equal(options.timeoutMs, 1000);
+ * // An in-memory stand-in for the server's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * const webSocket = () => {
+ *   // The server speaks first: its ping with id "0".
+ *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
+ *   return socket;
+ * };
+ * await using conn = new Conn("ws://in-memory.test/", { webSocket });
+ * await conn.connect();
+ * const options: CallOptions = { rejectErrors: false, timeoutMs: 1_000 };
+ * const strict = conn.call("x-fail-request", {}); // id "1"
+ * const lenient = conn.call("x-fail-request", {}, options); // id "2"
+ * for (const id of ["1", "2"]) {
+ *   const error = { message: "no such block" };
+ *   socket.receive({ header: { command: "x-fail-response", id }, payload: { error } });
+ * }
+ * await assert.rejects(strict, (e) => e instanceof ProtocolError && e.message === "no such block");
+ * assert.deepEqual(await lenient, { error: { message: "no such block" } });
+ * assert.equal(conn.pendingCalls, 0);
  * ```
  */
 export interface CallOptions {

@@ -32,11 +32,11 @@ import type { Handlers } from "./server.ts";
  *
  * @example
  * ```ts
- * import type { DemoDefinition } from "@wsrpc/protocol/demo";
+ * import { demoAPI, type DemoDefinition } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
  * const commands: (keyof DemoDefinition)[] = ["demo-ping-request", "demo-echo-request"];
- * assert.equal(commands.length, 2);
+ * for (const command of commands) assert.ok(demoAPI.has(command));
  * ```
  */
 export type DemoDefinition = {
@@ -85,12 +85,38 @@ const MAX_SLEEP_MS = 60_000;
 /**
  * The demo API's handlers.
  *
- * @example
+ * @example Serving the demo API over an in-memory socket
  * ```ts
- * import { demoHandlers } from "@wsrpc/protocol/demo";
+ * import { Server } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * assert.equal(typeof demoHandlers["demo-echo-request"], "function");
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * const served = new Server(demoAPI, { handlers: demoHandlers }).serveSocket(socket);
+ * socket.receive({ header: { command: "demo-echo-request", id: "1" }, payload: { any: ["thing"] } });
+ * socket.receive({ header: { command: "demo-fail-request", id: "2" }, payload: null });
+ * socket.receive({ header: { command: "demo-notify-request", id: "3" }, payload: { count: 1 } });
+ * await new Promise((resolve) => setTimeout(resolve, 10)); // let the server answer
+ * const [, echo, fail, notify, event] = socket.sent.map((frame) => JSON.parse(frame));
+ * assert.deepEqual(echo.payload, { any: ["thing"] });
+ * assert.equal(fail.payload.error.message, "demo failure, as requested");
+ * assert.deepEqual(notify.payload, { count: 1 });
+ * // After the response, the pushes it asked for (no id).
+ * assert.deepEqual(event, { header: { command: "demo-event-notification" }, payload: { seq: 1 } });
+ * socket.close();
+ * await served;
  * ```
  */
 export const demoHandlers: Handlers<API<DemoDefinition>> = {

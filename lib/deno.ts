@@ -34,11 +34,18 @@ import { routeRequest } from "./_route.ts";
  *
  * @example
  * ```ts
- * import type { HandlerOptions } from "@wsrpc/protocol/deno";
+ * import { Server } from "@wsrpc/protocol";
+ * import { createHandler, type HandlerOptions } from "@wsrpc/protocol/deno";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
  * const options: HandlerOptions = { path: "/v1/ws" };
- * assert.equal(options.path, "/v1/ws");
+ * const handle = createHandler(server, options);
+ * assert.equal((await handle(new Request("http://localhost/other"))).status, 404); // not the path
+ * assert.equal((await handle(new Request("http://localhost/v1/ws"))).status, 426); // not an upgrade
+ * const withFallback = createHandler(server, { ...options, fallback: () => new Response("hello") });
+ * assert.equal(await (await withFallback(new Request("http://localhost/other"))).text(), "hello");
  * ```
  */
 export interface HandlerOptions {

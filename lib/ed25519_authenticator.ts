@@ -75,11 +75,13 @@ const LOWER_HEX = /^(?:[0-9a-f]{2})*$/;
  *
  * @example
  * ```ts
- * import type { Ed25519ClientOptions } from "@wsrpc/protocol";
+ * import { ed25519Client, type Ed25519ClientOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const options: Ed25519ClientOptions = { secretKey: "11".repeat(32), userAgent: "cli/1.0" };
- * assert.equal(options.userAgent, "cli/1.0");
+ * const auth = ed25519Client(options);
+ * await assert.rejects(auth.handshakeServer({} as never, AbortSignal.timeout(1000)), TypeError); // client only
+ * assert.throws(() => ed25519Client({ ...options, userAgent: "cli\n1.0" }), RangeError);
  * ```
  */
 export interface Ed25519ClientOptions {
@@ -112,13 +114,38 @@ export interface Ed25519ClientOptions {
  * Options of {@linkcode ed25519Server}. Without `allow` or `authorize`, any
  * client that proves possession of a key is accepted.
  *
- * @example
+ * @example A server that proves its key and admits only its own tools
  * ```ts
- * import type { Ed25519ServerOptions } from "@wsrpc/protocol";
+ * import { ed25519Client, ed25519Server, generateKeyPair } from "@wsrpc/protocol";
+ * import type { APIConn, Ed25519ServerOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const options: Ed25519ServerOptions = { message: "tbcd", allow: ["ab".repeat(32)] };
- * assert.equal(options.message, "tbcd");
+ * // Two in-memory connections joined back to back.
+ * const link = (inbox: unknown[], outbox: unknown[]): APIConn => ({
+ *   async readJSON() {
+ *     while (inbox.length === 0) await new Promise((r) => setTimeout(r, 1));
+ *     return inbox.shift();
+ *   },
+ *   writeJSON: (value) => { outbox.push(value); return Promise.resolve(); },
+ * });
+ * const serverKeys = await generateKeyPair();
+ * const options: Ed25519ServerOptions = {
+ *   secretKey: serverKeys.secretKey,
+ *   message: "tbcd",
+ *   authorize: (peer) => peer.userAgent.startsWith("tbc-cli/"),
+ * };
+ * const handshake = async (userAgent: string) => {
+ *   const { secretKey } = await generateKeyPair();
+ *   const toServer: unknown[] = [], toClient: unknown[] = [], signal = AbortSignal.timeout(5000);
+ *   const client = ed25519Client({ secretKey, userAgent, serverPublicKey: serverKeys.publicKey });
+ *   return (await Promise.allSettled([
+ *     client.handshakeClient(link(toClient, toServer), signal),
+ *     ed25519Server(options).handshakeServer(link(toServer, toClient), signal),
+ *   ])).map((result) => result.status === "fulfilled" ? "ok" : result.reason.name);
+ * };
+ * assert.deepEqual(await handshake("tbc-cli/1.0"), ["ok", "ok"]); // and the client checked the server's key
+ * // Refused by authorize: the server fails with PublicKeyRefusedError, the client with HandshakeError.
+ * assert.deepEqual(await handshake("curious-bot"), ["HandshakeError", "PublicKeyRefusedError"]);
  * ```
  */
 export interface Ed25519ServerOptions {
@@ -287,12 +314,31 @@ export function ed25519Client(options: Ed25519ClientOptions): Authenticator {
  *
  * @example An allow-list
  * ```ts
- * import { ed25519Server, encodeHex, generateKeyPair } from "@wsrpc/protocol";
+ * import { ed25519Client, ed25519Server, encodeHex, generateKeyPair, PublicKeyRefusedError } from "@wsrpc/protocol";
+ * import type { APIConn, PeerIdentity } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const alice = await generateKeyPair();
- * const auth = ed25519Server({ message: "example", allow: [encodeHex(alice.publicKey)] });
- * assert.equal(typeof auth.handshakeServer, "function");
+ * // Two in-memory connections joined back to back.
+ * const link = (inbox: unknown[], outbox: unknown[]): APIConn => ({
+ *   async readJSON() {
+ *     while (inbox.length === 0) await new Promise((r) => setTimeout(r, 1));
+ *     return inbox.shift();
+ *   },
+ *   writeJSON: (value) => { outbox.push(value); return Promise.resolve(); },
+ * });
+ * const [alice, mallory] = [await generateKeyPair(), await generateKeyPair()];
+ * const server = ed25519Server({ message: "example", allow: [encodeHex(alice.publicKey)] });
+ * const admit = async (secretKey: Uint8Array): Promise<PeerIdentity> => {
+ *   const toServer: unknown[] = [], toClient: unknown[] = [], signal = AbortSignal.timeout(5000);
+ *   const [, verdict] = await Promise.allSettled([
+ *     ed25519Client({ secretKey }).handshakeClient(link(toClient, toServer), signal),
+ *     server.handshakeServer(link(toServer, toClient), signal),
+ *   ]);
+ *   if (verdict.status === "rejected") throw verdict.reason;
+ *   return verdict.value;
+ * };
+ * assert.equal((await admit(alice.secretKey)).publicKey, encodeHex(alice.publicKey));
+ * await assert.rejects(admit(mallory.secretKey), PublicKeyRefusedError);
  * ```
  */
 export function ed25519Server(options: Ed25519ServerOptions = {}): Authenticator {

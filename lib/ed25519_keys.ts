@@ -25,11 +25,12 @@ import { fromBase64url, fromHex, toHex } from "./_bytes.ts";
  *
  * @example
  * ```ts
- * import type { Ed25519Backend } from "@wsrpc/protocol";
+ * import { generateKeyPair, resolveEd25519Backend, type Ed25519Backend } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const backend: Ed25519Backend = "noble";
- * assert.equal(backend, "noble");
+ * assert.equal(await resolveEd25519Backend(backend), "noble");
+ * assert.equal((await generateKeyPair({ backend })).publicKey.length, 32);
  * ```
  */
 export type Ed25519Backend = "auto" | "webcrypto" | "noble";
@@ -39,11 +40,14 @@ export type Ed25519Backend = "auto" | "webcrypto" | "noble";
  *
  * @example
  * ```ts
- * import type { Ed25519Options } from "@wsrpc/protocol";
+ * import { generateKeyPair, sign, type Ed25519Options } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
+ * // Both backends compute the same (deterministic) signature.
  * const options: Ed25519Options = { backend: "noble" };
- * assert.equal(options.backend, "noble");
+ * const { secretKey } = await generateKeyPair(options);
+ * const message = Uint8Array.of(1, 2, 3);
+ * assert.deepEqual(await sign(message, secretKey, options), await sign(message, secretKey));
  * ```
  */
 export interface Ed25519Options {

@@ -37,11 +37,15 @@ export type Incoming<A extends API = API> = {
  *
  * @example
  * ```ts
- * import type { FramingOptions } from "@wsrpc/protocol";
+ * import { read, schemalessAPI, type APIConn, type FramingOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const options: FramingOptions = { signal: AbortSignal.timeout(1000) };
- * assert.ok(options.signal);
+ * const silent: APIConn = {
+ *   readJSON: (signal) => new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason))),
+ *   writeJSON: () => Promise.resolve(),
+ * };
+ * const options: FramingOptions = { signal: AbortSignal.timeout(10) };
+ * await assert.rejects(read(silent, schemalessAPI, options), { name: "TimeoutError" });
  * ```
  */
 export interface FramingOptions {

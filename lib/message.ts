@@ -10,11 +10,12 @@
  *
  * @example Naming a command
  * ```ts
- * import type { Command } from "@wsrpc/protocol";
+ * import { decodeMessage, schemalessAPI, type Command } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const command: Command = "tbcapi-ping-request";
- * assert.ok(command.endsWith("-request"));
+ * const incoming = await decodeMessage(schemalessAPI, { header: { command, id: "1" }, payload: {} });
+ * assert.equal(incoming.command, command);
  * ```
  */
 export type Command = string;
@@ -24,11 +25,13 @@ export type Command = string;
  *
  * @example A request header
  * ```ts
- * import type { Header } from "@wsrpc/protocol";
+ * import { decodeMessage, schemalessAPI, type Header } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const header: Header = { command: "tbcapi-ping-request", id: "1" };
- * assert.equal(header.id, "1");
+ * assert.equal((await decodeMessage(schemalessAPI, { header, payload: {} })).id, "1");
+ * // Without an id it is a push: id "".
+ * assert.equal((await decodeMessage(schemalessAPI, { header: { command: "x" }, payload: {} })).id, "");
  * ```
  */
 export interface Header {
@@ -45,14 +48,15 @@ export interface Header {
  *
  * @example A push message
  * ```ts
- * import type { Message } from "@wsrpc/protocol";
+ * import { encodeMessage, type Message } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const message: Message<{ seq: number }> = {
  *   header: { command: "demo-event-notification" },
  *   payload: { seq: 1 },
  * };
- * assert.equal(JSON.stringify(message), '{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
+ * // encodeMessage writes the same bytes, in the same key order, without building the object.
+ * assert.equal(encodeMessage("demo-event-notification", "", { seq: 1 }), JSON.stringify(message));
  * ```
  */
 export interface Message<P = unknown> {
@@ -72,7 +76,7 @@ export interface Message<P = unknown> {
  *
  * @example An in-memory APIConn
  * ```ts
- * import type { APIConn } from "@wsrpc/protocol";
+ * import { read, schemalessAPI, write, type APIConn } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const queue: unknown[] = [];
@@ -80,8 +84,12 @@ export interface Message<P = unknown> {
  *   readJSON: () => Promise.resolve(queue.shift()),
  *   writeJSON: (value) => { queue.push(value); return Promise.resolve(); },
  * };
- * await loopback.writeJSON({ hello: 1 });
- * assert.deepEqual(await loopback.readJSON(), { hello: 1 });
+ * await write(loopback, schemalessAPI, "5", "demo-echo-request", { hello: 1 });
+ * assert.deepEqual(await read(loopback, schemalessAPI), {
+ *   command: "demo-echo-request",
+ *   id: "5",
+ *   payload: { hello: 1 },
+ * });
  * ```
  */
 export interface APIConn {
@@ -94,13 +102,29 @@ export interface APIConn {
 /**
  * The peer identity an authenticator established, as the server sees it.
  *
- * @example
+ * @example The identity an ed25519 handshake establishes
  * ```ts
- * import type { PeerIdentity } from "@wsrpc/protocol";
+ * import { ed25519Client, ed25519Server, encodeHex, generateKeyPair } from "@wsrpc/protocol";
+ * import type { APIConn, PeerIdentity } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const peer: PeerIdentity = { publicKey: "ab".repeat(32), userAgent: "cli/1" };
- * assert.equal(peer.publicKey.length, 64);
+ * // Two in-memory connections joined back to back.
+ * const link = (inbox: unknown[], outbox: unknown[]): APIConn => ({
+ *   async readJSON() {
+ *     while (inbox.length === 0) await new Promise((r) => setTimeout(r, 1));
+ *     return inbox.shift();
+ *   },
+ *   writeJSON: (value) => { outbox.push(value); return Promise.resolve(); },
+ * });
+ * const toServer: unknown[] = [], toClient: unknown[] = [];
+ * const client = await generateKeyPair();
+ * const signal = AbortSignal.timeout(5000);
+ * const [, peer]: [void, PeerIdentity] = await Promise.all([
+ *   ed25519Client({ secretKey: client.secretKey, userAgent: "cli/1" })
+ *     .handshakeClient(link(toClient, toServer), signal),
+ *   ed25519Server().handshakeServer(link(toServer, toClient), signal),
+ * ]);
+ * assert.deepEqual(peer, { publicKey: encodeHex(client.publicKey), userAgent: "cli/1" });
  * ```
  */
 export interface PeerIdentity {
@@ -115,17 +139,45 @@ export interface PeerIdentity {
  * traffic, as the protocol's `Authenticator`. Both methods reject with a
  * {@linkcode HandshakeError} when the handshake fails.
  *
- * @example A trivial authenticator that trusts everyone
+ * @example A shared-secret authenticator on a server
  * ```ts
- * import type { Authenticator, APIConn, PeerIdentity } from "@wsrpc/protocol";
+ * import { HandshakeError, Server, type Authenticator } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const anonymous: Authenticator = {
- *   handshakeClient: (_conn: APIConn, _signal: AbortSignal) => Promise.resolve(),
- *   handshakeServer: (_conn: APIConn, _signal: AbortSignal): Promise<PeerIdentity> =>
- *     Promise.resolve({ publicKey: "", userAgent: "" }),
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * // The client's first message must carry the token.
+ * const tokenAuth: Authenticator = {
+ *   handshakeClient: (conn, signal) => conn.writeJSON({ token: "s3cret", agent: "cli/1" }, signal),
+ *   async handshakeServer(conn, signal) {
+ *     const hello = await conn.readJSON(signal) as { token?: unknown; agent?: string };
+ *     if (hello.token !== "s3cret") throw new HandshakeError("bad token");
+ *     return { publicKey: "", userAgent: String(hello.agent) };
+ *   },
  * };
- * assert.equal(typeof anonymous.handshakeServer, "function");
+ * const server = new Server(demoAPI, { handlers: demoHandlers, authenticator: tokenAuth });
+ * const [good, bad] = [new FakeSocket(), new FakeSocket()];
+ * const served = [server.serveSocket(good), server.serveSocket(bad)];
+ * const [goodSession, badSession] = server.sessions.values();
+ * good.receive({ token: "s3cret", agent: "cli/1" });
+ * bad.receive({ token: "guess" });
+ * await new Promise((resolve) => setTimeout(resolve, 0));
+ * assert.equal(goodSession?.peer?.userAgent, "cli/1");
+ * assert.match(good.sent[0]!, /"demo-ping-request"/); // admitted: the first ping
+ * assert.deepEqual(await badSession?.closed, { code: 4100, reason: "handshake failed: bad token" });
+ * good.close();
+ * await Promise.all(served);
  * ```
  */
 export interface Authenticator {
@@ -138,13 +190,34 @@ export interface Authenticator {
 /**
  * The protocol's ping request: `{"timestamp": <unix seconds>}`.
  *
- * @example
+ * @example The server's first message: a ping with id "0"
  * ```ts
- * import type { PingRequest } from "@wsrpc/protocol";
+ * import { Server, type PingRequest } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const ping: PingRequest = { timestamp: Math.floor(Date.now() / 1000) };
- * assert.ok(ping.timestamp > 0);
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * const before = Math.floor(Date.now() / 1000);
+ * const served = new Server(demoAPI, { handlers: demoHandlers }).serveSocket(socket);
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server speak
+ * const { header, payload } = JSON.parse(socket.sent[0]!);
+ * assert.deepEqual(header, { command: "demo-ping-request", id: "0" });
+ * const ping: PingRequest = payload;
+ * assert.ok(ping.timestamp >= before && ping.timestamp <= Math.floor(Date.now() / 1000));
+ * socket.close();
+ * await served;
  * ```
  */
 export interface PingRequest {
@@ -156,13 +229,35 @@ export interface PingRequest {
  * The protocol's ping response:
  * `{"origintimestamp": <request's timestamp>, "timestamp": <unix seconds>}`.
  *
- * @example
+ * @example The demo server's answer to a ping
  * ```ts
- * import type { PingResponse } from "@wsrpc/protocol";
+ * import { Server, type PingResponse } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const pong: PingResponse = { origintimestamp: 1, timestamp: 2 };
- * assert.equal(JSON.stringify(pong), '{"origintimestamp":1,"timestamp":2}');
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * const served = new Server(demoAPI, { handlers: demoHandlers }).serveSocket(socket);
+ * socket.receive({ header: { command: "demo-ping-request", id: "1" }, payload: { timestamp: 42 } });
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server answer
+ * const { header, payload } = JSON.parse(socket.sent[1]!);
+ * assert.deepEqual(header, { command: "demo-ping-response", id: "1" });
+ * const pong: PingResponse = payload;
+ * assert.equal(pong.origintimestamp, 42); // the request's timestamp, echoed
+ * assert.ok(Math.abs(pong.timestamp - Date.now() / 1000) < 60); // the server's clock
+ * socket.close();
+ * await served;
  * ```
  */
 export interface PingResponse {

@@ -36,13 +36,37 @@ import { safeLines, safeText } from "./_safe_text.ts";
  *
  * @typeParam A The server's API.
  *
- * @example
+ * @example What a handler sees of its request
  * ```ts
- * import type { RequestContext } from "@wsrpc/protocol";
+ * import { Server, type RequestContext } from "@wsrpc/protocol";
+ * import { demoAPI } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const describe = (ctx: RequestContext) => `${ctx.command} #${ctx.id} from session ${ctx.session.id}`;
- * assert.equal(typeof describe, "function");
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const describe = (_payload: unknown, ctx: RequestContext<typeof demoAPI>) =>
+ *   `${ctx.command} #${ctx.id} from ${ctx.session.remoteAddr}, aborted: ${ctx.signal.aborted}`;
+ * const server = new Server(demoAPI, { handlers: { "demo-echo-request": describe } });
+ * const socket = new FakeSocket();
+ * const served = server.serveSocket(socket, { remoteAddr: "192.0.2.7:50000" });
+ * socket.receive({ header: { command: "demo-echo-request", id: "7" }, payload: null });
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server answer
+ * assert.deepEqual(JSON.parse(socket.sent[1]!), {
+ *   header: { command: "demo-echo-response", id: "7" },
+ *   payload: "demo-echo-request #7 from 192.0.2.7:50000, aborted: false",
+ * });
+ * socket.close();
+ * await served;
  * ```
  */
 export interface RequestContext<A extends API = API> {
@@ -65,17 +89,44 @@ export interface RequestContext<A extends API = API> {
  * @typeParam A The server's API.
  * @typeParam C The request command.
  *
- * @example
+ * @example A typed handler: its return value, or the error it throws, is the response
  * ```ts
- * import { defineAPI, unchecked, type Handler } from "@wsrpc/protocol";
+ * import { defineAPI, requestErrorf, Server, unchecked, type Handler } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
  * const api = defineAPI({
- *   "demo-echo-request": unchecked<string>(),
- *   "demo-echo-response": unchecked<string>(),
+ *   "x-ping-request": unchecked<{ timestamp: number }>(),
+ *   "x-ping-response": unchecked<{ origintimestamp: number; timestamp: number }>(),
+ *   "x-upper-request": unchecked<string>(),
+ *   "x-upper-response": unchecked<string>(),
  * });
- * const echo: Handler<typeof api, "demo-echo-request"> = (payload) => payload;
- * assert.equal(typeof echo, "function");
+ * const upper: Handler<typeof api, "x-upper-request"> = (text) => {
+ *   if (text === "") throw requestErrorf("nothing to upper-case");
+ *   return text.toUpperCase();
+ * };
+ * const server = new Server(api, { handlers: { "x-upper-request": upper } });
+ * const socket = new FakeSocket();
+ * const served = server.serveSocket(socket);
+ * socket.receive({ header: { command: "x-upper-request", id: "1" }, payload: "hi" });
+ * socket.receive({ header: { command: "x-upper-request", id: "2" }, payload: "" });
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server answer
+ * const [, first, second] = socket.sent.map((frame) => JSON.parse(frame).payload);
+ * assert.equal(first, "HI");
+ * assert.equal(second.error.message, "nothing to upper-case");
+ * socket.close();
+ * await served;
  * ```
  */
 export type Handler<A extends API, C extends CommandOf<A>> = (
@@ -90,19 +141,49 @@ export type Handler<A extends API, C extends CommandOf<A>> = (
  *
  * @typeParam A The server's API.
  *
- * @example
+ * @example Routing: each request to its handler, answered with its response command
  * ```ts
- * import { defineAPI, unchecked, type Handlers, type PingRequest, type PingResponse } from "@wsrpc/protocol";
+ * import { defineAPI, Server, unchecked, type Handlers, type PingRequest, type PingResponse } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
  * const api = defineAPI({
- *   "demo-ping-request": unchecked<PingRequest>(),
- *   "demo-ping-response": unchecked<PingResponse>(),
+ *   "x-ping-request": unchecked<PingRequest>(),
+ *   "x-ping-response": unchecked<PingResponse>(),
+ *   "x-quit-request": unchecked<null>(), // no handler for it
+ *   "x-quit-response": unchecked<null>(),
  * });
  * const handlers: Handlers<typeof api> = {
- *   "demo-ping-request": ({ timestamp }) => ({ origintimestamp: timestamp, timestamp: 2 }),
+ *   "x-ping-request": ({ timestamp }) => ({ origintimestamp: timestamp, timestamp: 2 }),
  * };
- * assert.ok(handlers["demo-ping-request"]);
+ * const server = new Server(api, { handlers });
+ * const socket = new FakeSocket();
+ * const served = server.serveSocket(socket);
+ * const [session] = server.sessions.values();
+ * socket.receive({ header: { command: "x-ping-request", id: "1" }, payload: { timestamp: 1 } });
+ * socket.receive({ header: { command: "x-quit-request", id: "2" }, payload: null });
+ * await served;
+ * assert.deepEqual(JSON.parse(socket.sent[1]!), {
+ *   header: { command: "x-ping-response", id: "1" },
+ *   payload: { origintimestamp: 1, timestamp: 2 },
+ * });
+ * // A request without a handler is not answered: it closes the connection.
+ * assert.equal(socket.sent.length, 2);
+ * assert.deepEqual(await session?.closed, {
+ *   code: 1008,
+ *   reason: 'invalid command: no handler for "x-quit-request"',
+ * });
  * ```
  */
 export type Handlers<A extends API> = {
@@ -116,11 +197,23 @@ export type Handlers<A extends API> = {
  *
  * @example
  * ```ts
- * import type { ServerOptions } from "@wsrpc/protocol";
+ * import { Server, type ServerOptions } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const options: ServerOptions = { handlers: {}, maxInFlight: 16, origins: ["https://app.example"] };
- * assert.equal(options.maxInFlight, 16);
+ * const options: ServerOptions<typeof demoAPI> = {
+ *   handlers: demoHandlers,
+ *   maxInFlight: 16,
+ *   origins: ["https://app.example"],
+ * };
+ * const server = new Server(demoAPI, options);
+ * const upgrade = (origin: string) =>
+ *   new Request("http://localhost/v1/ws", {
+ *     headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
+ *       "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", origin },
+ *   });
+ * assert.equal(server.checkRequest(upgrade("https://app.example")), undefined); // allowed
+ * assert.equal(server.checkRequest(upgrade("https://evil.example"))?.status, 403);
  * ```
  */
 export interface ServerOptions<A extends API = API> {
@@ -259,13 +352,37 @@ export interface ServerOptions<A extends API = API> {
 /**
  * Where a connection came from, as the adapter saw it.
  *
- * @example
+ * @example The adapter's info, on the session
  * ```ts
- * import type { ConnectionInfo } from "@wsrpc/protocol";
+ * import { Server, type ConnectionInfo } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const info: ConnectionInfo = { remoteAddr: "127.0.0.1:50000" };
- * assert.ok(info.remoteAddr);
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
+ * const info: ConnectionInfo = {
+ *   remoteAddr: "192.0.2.7:50000",
+ *   request: new Request("http://localhost/v1/ws", { headers: { "user-agent": "cli/1" } }),
+ * };
+ * const socket = new FakeSocket();
+ * const served = server.serveSocket(socket, info);
+ * const [session] = server.sessions.values();
+ * assert.equal(session?.remoteAddr, "192.0.2.7:50000");
+ * assert.equal(session?.request?.headers.get("user-agent"), "cli/1");
+ * socket.close();
+ * await served;
+ * assert.equal(server.sessions.size, 0);
  * ```
  */
 export interface ConnectionInfo {
@@ -280,23 +397,48 @@ export interface ConnectionInfo {
  *
  * @typeParam A The server's API.
  *
- * @example Pushing a notification from a handler
+ * @example Pushing notifications from a handler
  * ```ts
- * import { defineAPI, unchecked, type Handlers } from "@wsrpc/protocol";
+ * import { defineAPI, Server, unchecked, type Handlers } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
+ * // An in-memory stand-in for the client's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
  * const api = defineAPI({
- *   "demo-notify-request": unchecked<{ count: number }>(),
- *   "demo-notify-response": unchecked<null>(),
- *   "demo-event-notification": unchecked<{ seq: number }>(),
+ *   "x-ping-request": unchecked<{ timestamp: number }>(),
+ *   "x-ping-response": unchecked<{ origintimestamp: number; timestamp: number }>(),
+ *   "x-notify-request": unchecked<{ count: number }>(),
+ *   "x-notify-response": unchecked<null>(),
+ *   "x-event-notification": unchecked<{ seq: number }>(),
  * });
  * const handlers: Handlers<typeof api> = {
- *   "demo-notify-request": ({ count }, { session }) => {
- *     for (let seq = 1; seq <= count; seq++) void session.push("demo-event-notification", { seq });
+ *   "x-notify-request": async ({ count }, { session }) => {
+ *     for (let seq = 1; seq <= count; seq++) await session.push("x-event-notification", { seq });
  *     return null;
  *   },
  * };
- * assert.ok(handlers["demo-notify-request"]);
+ * const server = new Server(api, { handlers });
+ * const socket = new FakeSocket();
+ * const served = server.serveSocket(socket);
+ * socket.receive({ header: { command: "x-notify-request", id: "1" }, payload: { count: 2 } });
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server answer
+ * assert.deepEqual(socket.sent.slice(1), [
+ *   '{"header":{"command":"x-event-notification"},"payload":{"seq":1}}', // a push: no id
+ *   '{"header":{"command":"x-event-notification"},"payload":{"seq":2}}',
+ *   '{"header":{"command":"x-notify-response","id":"1"},"payload":null}',
+ * ]);
+ * socket.close();
+ * await served;
  * ```
  */
 export class Session<A extends API = API> {

@@ -14,13 +14,30 @@ import { type FrameListener, frameListeners } from "./_frame_listener.ts";
  * The part of the standard `WebSocket` that {@linkcode WSConn} uses, so that
  * adapters (Bun's `ServerWebSocket`, a test double) can supply their own.
  *
- * @example The standard WebSocket fits
+ * @example A test double: WSConn writes, reads and closes through it
  * ```ts
- * import type { WebSocketLike } from "@wsrpc/protocol";
+ * import { WSConn, type WebSocketLike } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const check = (ws: WebSocket): WebSocketLike => ws;
- * assert.equal(typeof check, "function");
+ * // An in-memory stand-in for the peer's end of the socket.
+ * class FakeSocket extends EventTarget implements WebSocketLike {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(data: unknown): void { this.dispatchEvent(new MessageEvent("message", { data })); }
+ * }
+ * const socket = new FakeSocket();
+ * const conn = new WSConn(socket);
+ * await conn.writeJSON({ header: { command: "x-ping-request", id: "0" }, payload: {} });
+ * assert.deepEqual(socket.sent, ['{"header":{"command":"x-ping-request","id":"0"},"payload":{}}']);
+ * socket.receive('{"big":9007199254740993}');
+ * assert.deepEqual(await conn.readJSON(), { big: 9007199254740993n }); // beyond 2^53: a bigint
+ * conn.close(4000, "bye");
+ * assert.deepEqual(await conn.closed, { code: 4000, reason: "bye" });
+ * assert.equal(socket.readyState, 3);
  * ```
  */
 export interface WebSocketLike {
@@ -41,13 +58,29 @@ export interface WebSocketLike {
 /**
  * Options for {@linkcode WSConn}.
  *
- * @example
+ * @example A message over the read limit closes the connection with 1009
  * ```ts
- * import type { WSConnOptions } from "@wsrpc/protocol";
+ * import { ConnectionClosedError, WSConn, type WSConnOptions } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const options: WSConnOptions = { readLimit: 16 * 1024 * 1024 };
- * assert.equal(options.readLimit, 16777216);
+ * // An in-memory stand-in for the peer's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(data: unknown): void { this.dispatchEvent(new MessageEvent("message", { data })); }
+ * }
+ * const socket = new FakeSocket();
+ * const options: WSConnOptions = { readLimit: 16 };
+ * const conn = new WSConn(socket, options);
+ * socket.receive('{"ok":1}'); // 8 bytes
+ * socket.receive('{"text":"far too long"}'); // 23 bytes
+ * assert.deepEqual(await conn.readJSON(), { ok: 1 }); // what came before is still read
+ * await assert.rejects(conn.readJSON(), (e) => e instanceof ConnectionClosedError && e.code === 1009);
+ * assert.deepEqual(await conn.closed, { code: 1009, reason: "read limited at 16 bytes" });
  * ```
  */
 export interface WSConnOptions {
@@ -99,13 +132,26 @@ export interface WSConnOptions {
 /**
  * The close status of a connection (RFC 6455 §7.1.5, §7.1.6).
  *
- * @example
+ * @example The status a binary frame closes with
  * ```ts
- * import type { CloseInfo } from "@wsrpc/protocol";
+ * import { WSConn, type CloseInfo } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
- * const status: CloseInfo = { code: 1009, reason: "read limited at 524288 bytes" };
- * assert.equal(status.code, 1009);
+ * // An in-memory stand-in for the peer's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(data: unknown): void { this.dispatchEvent(new MessageEvent("message", { data })); }
+ * }
+ * const socket = new FakeSocket();
+ * const conn = new WSConn(socket);
+ * socket.receive(new Uint8Array([1, 2, 3])); // the protocol is text only
+ * const status: CloseInfo = await conn.closed;
+ * assert.deepEqual(status, { code: 1003, reason: "expected text message" });
  * ```
  */
 export interface CloseInfo {

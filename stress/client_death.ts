@@ -26,6 +26,10 @@ export interface DeathCase {
   sessionsBefore: number;
   /** Requests in flight just before. */
   inFlightBefore: number;
+  /** Handlers running just before. */
+  runningBefore: number;
+  /** Requests the scenario put in flight: what `inFlightBefore` must be. */
+  expectedInFlight: number;
   /** After the clients vanished, once settled (must be 0). */
   sessionsAfter: number;
   inFlightAfter: number;
@@ -48,12 +52,19 @@ function inFlight(srv: TestServer): number {
   return n;
 }
 
+/** Throws when a scenario's precondition did not come about, so the case cannot pass empty. */
+function must(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`client-death: precondition not met: ${what}`);
+}
+
 async function measure(
   srv: TestServer,
   clients: RawClient[],
+  expectedInFlight: number,
 ): Promise<DeathCase> {
   const sessionsBefore = srv.server.sessions.size;
   const inFlightBefore = inFlight(srv);
+  const runningBefore = srv.counters.running;
   const abortedBefore = srv.counters.aborted;
   const start = performance.now();
   for (const c of clients) c.close();
@@ -63,6 +74,8 @@ async function measure(
   return {
     sessionsBefore,
     inFlightBefore,
+    runningBefore,
+    expectedInFlight,
     sessionsAfter: srv.server.sessions.size,
     inFlightAfter: inFlight(srv),
     runningHandlersAfter: srv.counters.running,
@@ -97,7 +110,7 @@ export async function clientDeath(options: ClientDeathOptions): Promise<ClientDe
         ),
       );
       await sleep(50);
-      result.midUpgrade = await measure(plain, clients);
+      result.midUpgrade = await measure(plain, clients, 0);
     }
 
     // Mid-handshake: upgraded on an authenticating server, hello sent, then gone.
@@ -114,9 +127,18 @@ export async function clientDeath(options: ClientDeathOptions): Promise<ClientDe
         nonce: "01".repeat(16),
       }));
       await Promise.all(clients.map((c, i) => i % 2 === 0 ? Promise.resolve() : c.sendText(hello)));
-      await waitFor(() => authed.server.sessions.size >= n, 5_000);
-      await sleep(100); // let the server answer the hellos
-      result.midHandshake = await measure(authed, clients);
+      must(await waitFor(() => authed.server.sessions.size >= n, 5_000), `${n} sessions`);
+      // Each hello must have been answered with a challenge: the server is
+      // then mid-handshake, waiting for the signature, when the client dies.
+      const answers = await Promise.all(
+        clients.map((c, i) => i % 2 === 0 ? undefined : c.readFrame()),
+      );
+      const challenged = answers.filter((f) =>
+        f !== undefined &&
+        new TextDecoder().decode(f.payload).includes('"command":"ed25519-hello-challenge"')
+      ).length;
+      must(challenged === Math.floor(n / 2), `${challenged} of ${Math.floor(n / 2)} challenged`);
+      result.midHandshake = await measure(authed, clients, 0);
     }
 
     // Mid-request: requests in flight on handlers that would run 30 s.
@@ -125,10 +147,15 @@ export async function clientDeath(options: ClientDeathOptions): Promise<ClientDe
         Array.from({ length: n }, () => RawClient.connect(plain.port)),
       );
       await Promise.all(clients.map(async (c) => {
-        for (let i = 1; i <= options.requestsEach; i++) await c.sendText(request(i, 30_000));
+        for (let i = 1; i <= options.requestsEach; i++) {
+          await c.sendText(request(i, 30_000));
+        }
       }));
-      await waitFor(() => plain.counters.running >= n * options.requestsEach, 10_000);
-      result.midRequest = await measure(plain, clients);
+      must(
+        await waitFor(() => plain.counters.running >= n * options.requestsEach, 10_000),
+        `${n * options.requestsEach} handlers running`,
+      );
+      result.midRequest = await measure(plain, clients, n * options.requestsEach);
     }
 
     // Mid-frame: a frame header promising more bytes than ever come.
@@ -137,8 +164,8 @@ export async function clientDeath(options: ClientDeathOptions): Promise<ClientDe
         Array.from({ length: n }, () => RawClient.connect(plain.port)),
       );
       await Promise.all(clients.map((c) => c.sendPartialText(request(1, 1).padEnd(1000), 20)));
-      await waitFor(() => plain.server.sessions.size >= n, 5_000);
-      result.midFrame = await measure(plain, clients);
+      must(await waitFor(() => plain.server.sessions.size >= n, 5_000), `${n} sessions`);
+      result.midFrame = await measure(plain, clients, 0);
     }
 
     // Mid-frame with requests in flight.
@@ -150,8 +177,11 @@ export async function clientDeath(options: ClientDeathOptions): Promise<ClientDe
         for (let i = 1; i <= options.requestsEach; i++) await c.sendText(request(i, 30_000));
         await c.sendPartialText(request(99, 1).padEnd(70_000), 100);
       }));
-      await waitFor(() => plain.counters.running >= n * options.requestsEach, 10_000);
-      result.midFrameWithRequests = await measure(plain, clients);
+      must(
+        await waitFor(() => plain.counters.running >= n * options.requestsEach, 10_000),
+        `${n * options.requestsEach} handlers running`,
+      );
+      result.midFrameWithRequests = await measure(plain, clients, n * options.requestsEach);
     }
     return result;
   } finally {

@@ -23,6 +23,8 @@ export interface ServerDeathOptions {
 /** What {@linkcode serverDeath} measured. */
 export interface ServerDeathResult {
   calls: number;
+  /** Calls made after the reconnect (`options.after`). */
+  after: number;
   /** Requests the server had received when it was killed. */
   receivedBeforeKill: number;
   /** Calls that rejected with ConnectionClosedError. */
@@ -114,6 +116,7 @@ export async function serverDeath(options: ServerDeathOptions): Promise<ServerDe
     const duplicateSends = ids.length - new Set(ids).size;
     return {
       calls: options.calls,
+      after: options.after,
       receivedBeforeKill,
       typedRejections,
       otherOutcomes,

@@ -31,6 +31,12 @@ export interface SlowConsumerOptions {
 export interface SlowConsumerResult {
   clients: number;
   highWaterMarkMB: number;
+  /** Size of each push, MB. */
+  pushSizeMB: number;
+  /** The server's `writeTimeoutMs`. */
+  writeTimeoutMs: number;
+  /** Pushes asked for, all clients together. */
+  requestedPushes: number;
   /** Bytes asked for in all, MB: what an unbounded server would have to hold. */
   requestedMB: number;
   /** Pushes the server wrote before its writes started waiting. */
@@ -63,7 +69,9 @@ export async function slowConsumer(options: SlowConsumerOptions): Promise<SlowCo
     gc();
     const before = Deno.memoryUsage();
     for (let i = 0; i < options.clients; i++) clients.push(await RawClient.connect(srv.port));
-    await waitFor(() => srv.server.sessions.size === options.clients, 5_000);
+    if (!await waitFor(() => srv.server.sessions.size === options.clients, 5_000)) {
+      throw new Error(`slow-consumer: only ${srv.server.sessions.size} sessions opened`);
+    }
     const started = performance.now();
     await Promise.all(clients.map((c) =>
       c.sendText(
@@ -106,6 +114,9 @@ export async function slowConsumer(options: SlowConsumerOptions): Promise<SlowCo
     return {
       clients: options.clients,
       highWaterMarkMB: mb(options.highWaterMark),
+      pushSizeMB: mb(options.pushSize),
+      writeTimeoutMs: options.writeTimeoutMs,
+      requestedPushes: options.clients * options.pushCount,
       requestedMB: mb(options.clients * options.pushCount * options.pushSize),
       pushedWhileBlocked,
       pushedPerClientMB: mb(pushedWhileBlocked * options.pushSize / options.clients),

@@ -17,22 +17,25 @@ Deno.test("Conn.call: each call times out at its own deadline under one shared t
       (value) => ({ ok: true, value, ms: performance.now() - t0 }),
       (error) => ({ ok: false, error, ms: performance.now() - t0 }),
     );
-  // Long deadline first, then shorter ones: the timer must move earlier.
-  const long = settled(conn.call("demo-sleep-request", { ms: 400 }, { timeoutMs: 2_000 }));
-  const short = settled(conn.call("demo-sleep-request", { ms: 1_000 }, { timeoutMs: 100 }));
-  const shorter = settled(conn.call("demo-sleep-request", { ms: 1_000 }, { timeoutMs: 60 }));
+  // Long deadline first, then shorter ones: the timer must move earlier. The
+  // two short deadlines are far apart so that a loaded machine cannot expire
+  // both in one sweep, where their settle order would not be defined.
+  const long = settled(conn.call("demo-sleep-request", { ms: 400 }, { timeoutMs: 3_000 }));
+  const short = settled(conn.call("demo-sleep-request", { ms: 2_000 }, { timeoutMs: 1_000 }));
+  const shorter = settled(conn.call("demo-sleep-request", { ms: 2_000 }, { timeoutMs: 60 }));
   const quick = settled(conn.call("demo-ping-request", { timestamp: 7 }));
   const none = settled(conn.call("demo-sleep-request", { ms: 150 }, { timeoutMs: 0 }));
   const [l, s, ss, q, n] = await Promise.all([long, short, shorter, quick, none]);
   assert.equal(q.ok, true);
   assert.deepEqual((q as { value: { origintimestamp: number } }).value.origintimestamp, 7);
-  for (const [r, ms] of [[ss, 60], [s, 100]] as const) {
+  for (const [r, ms] of [[ss, 60], [s, 1_000]] as const) {
     assert.equal(r.ok, false);
     const error = (r as { error: Error }).error;
     assert.equal(error.name, "TimeoutError");
     assert.match(error.message, new RegExp(`timed out after ${ms} ms`));
     assert.ok(r.ms >= ms - 5 && r.ms < ms + 300, `timed out at ${r.ms} ms, deadline ${ms}`);
   }
+  assert.ok(ss.ms < 1_000, `the earlier deadline fired at ${ss.ms} ms, not held to the later one`);
   assert.ok(ss.ms <= s.ms, "the earlier deadline fired first");
   assert.equal(l.ok, true, "a call with a later deadline is not swept early");
   assert.equal(n.ok, true, "timeoutMs 0: no timeout");

@@ -63,8 +63,10 @@ Deno.test("Deno Conn authenticates to a Bun server with ed25519", async (t) => {
       secretKey: hex(mallory.secretKey),
       serverPublicKey: hex(serverKey.publicKey),
     });
-    assert.ok(refused.handshake || refused.closed, `${refused.name}: ${refused.message}`);
-    assert.match(refused.message, /invalid public key/);
+    // README: a refused key rejects connect() with a HandshakeError, never a bare close.
+    assert.equal(refused.name, "HandshakeError", `${refused.name}: ${refused.message}`);
+    assert.equal(refused.handshake, true);
+    assert.match(refused.message, /^failed to handshake with server: .*invalid public key/);
   });
 
   await t.step("a client pinning another server key refuses the server", async () => {

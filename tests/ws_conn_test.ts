@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { ConnectionClosedError, WSConn } from "../mod.ts";
 
+/** Polls `condition` every 5 ms; throws after `timeoutMs` instead of hanging the suite. */
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** A raw echo-ish server: runs `onSocket` for each server-side socket. */
 function rawServer(onSocket: (socket: WebSocket) => void) {
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
@@ -50,7 +59,7 @@ Deno.test("WSConn.readJSON() can be aborted without losing the next frame", asyn
   controller.abort(new Error("stop"));
   await assert.rejects(first, /stop/);
   await assert.rejects(conn.readJSON(AbortSignal.abort(new Error("pre"))), /pre/);
-  while (send === undefined) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => send !== undefined, "server socket");
   await new Promise((r) => setTimeout(r, 20));
   send('{"kept":true}');
   assert.deepEqual(await conn.readJSON(), { kept: true });
@@ -75,8 +84,11 @@ Deno.test("WSConn.close() cuts the reason to 123 bytes without splitting a chara
   await new Promise((r) => setTimeout(r, 50));
   conn.close(4001, "é".repeat(100)); // 200 bytes
   await conn.closed;
-  while (seen === undefined) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(seen.code, 4001);
-  assert.equal(seen.reason, "é".repeat(61)); // 122 bytes: the 62nd would split at 123
+  await waitFor(() => seen !== undefined, "close seen by the server");
+  // 122 bytes: the 62nd character would split at 123.
+  assert.deepEqual(seen as { code: number; reason: string } | undefined, {
+    code: 4001,
+    reason: "é".repeat(61),
+  });
   conn.close(); // idempotent
 });

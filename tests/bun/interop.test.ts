@@ -117,8 +117,10 @@ describe("Bun Conn against a Deno server", () => {
       secretKey: encodeHex(mallory.secretKey),
       serverPublicKey,
     });
-    assert.ok(refused.handshake || refused.closed, `${refused.name}: ${refused.message}`);
-    assert.match(refused.message, /invalid public key/);
+    // README: a refused key rejects connect() with a HandshakeError, never a bare close.
+    assert.equal(refused.name, "HandshakeError", `${refused.name}: ${refused.message}`);
+    assert.equal(refused.handshake, true);
+    assert.match(refused.message, /^failed to handshake with server: .*invalid public key/);
     const mismatch = await refusedConnect(server.url, {
       secretKey: encodeHex(alice.secretKey),
       serverPublicKey: encodeHex(mallory.publicKey),

@@ -5,7 +5,7 @@
  * suite asserts with its own runner.
  */
 import { Conn } from "../../lib/conn.ts";
-import { ConnectionClosedError, HandshakeError, ProtocolError } from "../../lib/errors.ts";
+import { HandshakeError, ProtocolError } from "../../lib/errors.ts";
 import { demoAPI } from "../../lib/demo.ts";
 
 /** The client's ed25519 key and the server key it pins. */
@@ -92,7 +92,7 @@ export async function runScenario(url: string, auth?: ScenarioAuth): Promise<Sce
 export async function refusedConnect(
   url: string,
   auth: ScenarioAuth,
-): Promise<{ name: string; message: string; handshake: boolean; closed: boolean }> {
+): Promise<{ name: string; message: string; handshake: boolean }> {
   const conn = await client(url, auth);
   try {
     await conn.connect();
@@ -102,7 +102,6 @@ export async function refusedConnect(
       name: error.name,
       message: error.message,
       handshake: e instanceof HandshakeError,
-      closed: e instanceof ConnectionClosedError,
     };
   } finally {
     await conn.close();
