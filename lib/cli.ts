@@ -137,8 +137,8 @@ Usage: wsrpc listen URL [COMMAND [PAYLOAD]] [flags]
 
 Connects and prints every push (a message with no id, or one that answers no
 request of ours) as one line of JSON, the whole message as it came. With
-COMMAND, first sends that request (a subscription, say) and fails if its
-response carries an error. Without --count it runs until the server closes the
+COMMAND, first sends that request (a subscription, say; PAYLOAD as for call,
+default {}) and fails if its response carries an error. Without --count it runs until the server closes the
 connection (exit 0 for a normal close) or you interrupt it.
 
 Examples:
