@@ -197,12 +197,25 @@ export function encodeMessage(command: string, id: string, payload: unknown): st
  * command's schema validates asynchronously).
  * @throws {InvalidCommandError} As {@linkcode read} does.
  *
- * @example
+ * @example Refusing a malformed header
  * ```ts
  * import { decodeMessage, schemalessAPI, InvalidCommandError } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => decodeMessage(schemalessAPI, { header: { command: "x", id: 5 } }), InvalidCommandError);
+ * ```
+ *
+ * @example Keys in another case, as Go's encoding/json accepts them
+ * ```ts
+ * import { decodeMessage, schemalessAPI } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const text = '{"Header":{"Command":"demo-ping-request","ID":"5"},"Payload":{"timestamp":1}}';
+ * assert.deepEqual(decodeMessage(schemalessAPI, JSON.parse(text)), {
+ *   command: "demo-ping-request",
+ *   id: "5",
+ *   payload: { timestamp: 1 },
+ * });
  * ```
  */
 export function decodeMessage<A extends API>(
