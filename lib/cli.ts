@@ -114,9 +114,10 @@ COMMAND with PAYLOAD, and prints the response payload as JSON: indented on a
 terminal, one line when piped. A response whose payload carries "error" prints
 the payload, then the error's text on stderr, and exits 1.
 
-PAYLOAD is JSON text (default null), @FILE to read it from a file, or - for stdin;
-put a payload that starts with "-" (a negative number) after --. Integers beyond
-2^53 keep every digit, both ways.
+PAYLOAD is JSON text (default {}, as Go clients send for a request without
+parameters: Go servers in the tbcd style crash on a null request), @FILE to read
+it from a file, or - for stdin; put a payload that starts with "-" (a negative
+number) after --. Integers beyond 2^53 keep every digit, both ways.
 
 Examples:
   wsrpc call ws://127.0.0.1:8080/v1/ws demo-ping-request '{"timestamp":1}'
@@ -137,8 +138,8 @@ Usage: wsrpc listen URL [COMMAND [PAYLOAD]] [flags]
 
 Connects and prints every push (a message with no id, or one that answers no
 request of ours) as one line of JSON, the whole message as it came. With
-COMMAND, first sends that request (a subscription, say) and fails if its
-response carries an error. Without --count it runs until the server closes the
+COMMAND, first sends that request (a subscription, say; PAYLOAD as for call,
+default {}) and fails if its response carries an error. Without --count it runs until the server closes the
 connection (exit 0 for a normal close) or you interrupt it.
 
 Examples:
@@ -515,7 +516,9 @@ function parsePayload(text: string, source: string, command: string): unknown {
 }
 
 async function readPayload(arg: string | undefined, command: string): Promise<unknown> {
-  if (arg === undefined) return null;
+  // Go clients send {} (an empty struct) for a request without parameters;
+  // hemi-based servers turn null into a nil payload and their handlers panic.
+  if (arg === undefined) return {};
   if (arg === "-") {
     const text = await new Response(Deno.stdin.readable).text();
     return parsePayload(text, " from stdin", command);

@@ -578,7 +578,9 @@ export class Conn<A extends API = typeof schemalessAPI>
    * Sends a request and waits for its response.
    *
    * @param command A command of the API.
-   * @param payload Its payload.
+   * @param payload Its payload. `undefined` is sent as `{}`, as Go clients send
+   * a request without parameters (Go servers in the tbcd style crash on a
+   * `null` request); an explicit `null` is sent as `null`.
    * @param options `timeoutMs`, `signal`, `rejectErrors`.
    * @returns The response's payload.
    * @throws {ProtocolError} When the response payload carries `error` (unless `rejectErrors` is false).
@@ -593,6 +595,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     payload: PayloadOf<A, C>,
     options: CallOptions = {},
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
+    if (payload === undefined) payload = {} as PayloadOf<A, C>;
     if (this.#state !== "online" || options.signal !== undefined) {
       return this.#callWaiting(command, payload, options);
     }

@@ -7,6 +7,7 @@
 
 import type { API, CommandOf, PayloadOf } from "./api.ts";
 import { InvalidCommandError } from "./errors.ts";
+import { goMessage } from "./_go_keys.ts";
 import { stringifyJSON } from "./_json.ts";
 import type { APIConn, Message } from "./message.ts";
 
@@ -188,7 +189,11 @@ export function encodeMessage(command: string, id: string, payload: unknown): st
 /**
  * Checks a decoded JSON value as a message of `api`. Keys may come in any
  * order; unknown header keys are ignored; a missing payload reads as `null`;
- * a `null` id reads as no id (as Go decodes it).
+ * a `null` id reads as no id (as Go decodes it). A message without the exact
+ * `header`, `command` or `payload` key is read as Go's `encoding/json` reads
+ * it, matching keys case-insensitively (`{"Header":{"Command":…,"ID":…}}`);
+ * with the exact `header.command` and `payload` present, only exact keys are
+ * read.
  *
  * @param api The commands allowed.
  * @param value A decoded JSON document.
@@ -196,12 +201,25 @@ export function encodeMessage(command: string, id: string, payload: unknown): st
  * command's schema validates asynchronously).
  * @throws {InvalidCommandError} As {@linkcode read} does.
  *
- * @example
+ * @example Refusing a malformed header
  * ```ts
  * import { decodeMessage, schemalessAPI, InvalidCommandError } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => decodeMessage(schemalessAPI, { header: { command: "x", id: 5 } }), InvalidCommandError);
+ * ```
+ *
+ * @example Keys in another case, as Go's encoding/json accepts them
+ * ```ts
+ * import { decodeMessage, schemalessAPI } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const text = '{"Header":{"Command":"demo-ping-request","ID":"5"},"Payload":{"timestamp":1}}';
+ * assert.deepEqual(decodeMessage(schemalessAPI, JSON.parse(text)), {
+ *   command: "demo-ping-request",
+ *   id: "5",
+ *   payload: { timestamp: 1 },
+ * });
  * ```
  */
 export function decodeMessage<A extends API>(
@@ -213,11 +231,15 @@ export function decodeMessage<A extends API>(
   }
   const { header, payload } = value as { header?: unknown; payload?: unknown };
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
-    throw new InvalidCommandError('field "header" is missing or not an object');
+    return decodeGoKeys(api, value, 'field "header" is missing or not an object');
   }
   const { command, id } = header as { command?: unknown; id?: unknown };
   if (typeof command !== "string" || command === "") {
-    throw new InvalidCommandError('field "header.command" is missing or not a string');
+    return decodeGoKeys(api, value, 'field "header.command" is missing or not a string');
+  }
+  if (payload === undefined) {
+    const normalized = goMessage(value);
+    if (normalized !== undefined) return decodeMessage(api, normalized);
   }
   if (id !== undefined && id !== null && typeof id !== "string") {
     throw new InvalidCommandError(`field "header.id" is a ${typeof id}, not a string`, {
@@ -246,6 +268,21 @@ export function decodeMessage<A extends API>(
     );
   }
   return { command, id: messageID, payload: parsed } as Incoming<A>;
+}
+
+/**
+ * The slow path: a message without the exact keys Go's `encoding/json` would
+ * still decode (`{"Header":{"Command":…}}`), decoded as Go reads it; or the
+ * `detail` error when it has none.
+ */
+function decodeGoKeys<A extends API>(
+  api: A,
+  value: object,
+  detail: string,
+): Incoming<A> | Promise<Incoming<A>> {
+  const normalized = goMessage(value);
+  if (normalized === undefined) throw new InvalidCommandError(detail);
+  return decodeMessage(api, normalized);
 }
 
 function withID(error: unknown, id: string): unknown {

@@ -181,7 +181,8 @@ const MAX_CLOSE_REASON_BYTES = 123; // RFC 6455 §5.5: control frame payload 125
  * Bad input closes the connection with a defined status, and the pending or
  * next `readJSON` rejects:
  * - a binary frame: 1003 `expected text message`, {@linkcode ConnectionClosedError};
- * - a message over the read limit: 1009 `read limited at N bytes`, {@linkcode ConnectionClosedError};
+ * - a message over the read limit: 1009 `read limited at N bytes`, {@linkcode ConnectionClosedError}
+ *   (a client socket that may not send 1009, as in Deno and browsers, sends 4009 with that reason);
  * - nesting deeper than `maxDepth`: 1009, {@linkcode ConnectionClosedError};
  * - text that is not JSON: 1007 `failed to unmarshal JSON`, `SyntaxError`.
  *
@@ -441,9 +442,21 @@ export class WSConn implements APIConn, AsyncDisposable {
     if (this.#socket.readyState >= CLOSING) return;
     try {
       this.#socket.close(code, reason);
+      return;
     } catch {
-      this.#socket.close(); // a code the runtime refuses to send
+      // A browser-style client socket (Deno's, browsers') may only send 1000
+      // and 3000-4999. Send 4000 + (code - 1000) with the same reason, so the
+      // peer still learns why (1009 goes out as 4009); locally it stays `code`.
     }
+    try {
+      if (code > 1000 && code < 2000) {
+        this.#socket.close(code + 3000, reason);
+        return;
+      }
+    } catch {
+      // fall through: no code at all
+    }
+    this.#socket.close();
   }
 
   /**

@@ -175,8 +175,14 @@ Deno.test("wsrpc against a `wsrpc serve` subprocess", async (t) => {
       assert.equal(r.stdout, '{"from":"stdin"}\n');
     });
 
-    await t.step("call without a payload sends null", async () => {
+    await t.step("call without a payload sends {}, as Go clients do", async () => {
       const r = await wsrpc(["call", url, "demo-echo-request"]);
+      assertExit(r, 0);
+      assert.equal(r.stdout, "{}\n");
+    });
+
+    await t.step("call with an explicit null payload sends null", async () => {
+      const r = await wsrpc(["call", url, "demo-echo-request", "null"]);
       assertExit(r, 0);
       assert.equal(r.stdout, "null\n");
     });

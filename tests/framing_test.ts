@@ -12,6 +12,7 @@ import {
   unchecked,
   write,
 } from "../mod.ts";
+import { goKeyMatches } from "../lib/_go_keys.ts";
 
 const api = defineAPI({
   "demo-ping-request": unchecked<{ timestamp: number }>(),
@@ -107,6 +108,97 @@ Deno.test("decodeMessage() rejects malformed messages with InvalidCommandError",
   })();
   assert.equal(unknown?.command, "nope-request");
   assert.equal(unknown?.id, "9");
+});
+
+Deno.test("decodeMessage() reads keys case-insensitively, as Go's encoding/json does", () => {
+  const ping = (id: string, payload: unknown = { timestamp: 1 }) => ({
+    command: "demo-ping-request",
+    id,
+    payload,
+  });
+  // JSON text, so that document order is the wire's.
+  const table: [string, unknown][] = [
+    ['{"Header":{"Command":"demo-ping-request","ID":"5"},"Payload":{"timestamp":1}}', ping("5")],
+    ['{"HEADER":{"COMMAND":"demo-ping-request","Id":"5"},"PAYLOAD":{"timestamp":1}}', ping("5")],
+    ['{"hEaDeR":{"cOmMaNd":"demo-ping-request","iD":"5"},"pAyLoAd":{"timestamp":1}}', ping("5")],
+    // only the header's keys inexact, or only the payload's
+    ['{"header":{"Command":"demo-ping-request","id":"5"},"payload":{"timestamp":1}}', ping("5")],
+    ['{"header":{"command":"demo-ping-request","ID":"5"},"Payload":{"timestamp":1}}', ping("5")],
+    // no payload key at all reads as null, no id key as a push
+    ['{"Header":{"Command":"demo-ping-request"}}', ping("", null)],
+    // several matching keys: each assigned in document order, the last one wins
+    [
+      '{"Header":{"Command":"x-request","COMMAND":"demo-ping-request","ID":"1","id":"2"}}',
+      ping("2", null),
+    ],
+    [
+      '{"Payload":{"timestamp":1},"PAYLOAD":{"timestamp":2},"Header":{"Command":"demo-ping-request"}}',
+      ping("", { timestamp: 2 }),
+    ],
+    [
+      '{"Payload":{"timestamp":1},"payload":null,"Header":{"Command":"demo-ping-request"}}',
+      ping("", null),
+    ],
+    // several headers decode into one struct: their fields merge; null changes nothing
+    ['{"Header":{"Command":"demo-ping-request","ID":"7"},"HEADER":{"ID":"8"}}', ping("8", null)],
+    ['{"Header":{"Command":"demo-ping-request","ID":"7"},"HEADER":null}', ping("7", null)],
+    ['{"Header":{"Command":"demo-ping-request","ID":"7"},"HEADER":{"ID":null}}', ping("7", null)],
+    // dotless i and dotted capital I are not in i's fold set: not the id, so a push
+    ['{"Header":{"Command":"demo-ping-request","\\u0131d":"5"}}', ping("", null)],
+    ['{"Header":{"Command":"demo-ping-request","\\u0130D":"5"}}', ping("", null)],
+  ];
+  for (const [text, expected] of table) {
+    assert.deepEqual(decodeMessage(api, JSON.parse(text)), expected, text);
+  }
+});
+
+Deno.test("decodeMessage() refuses what Go's encoding/json refuses or does not match", () => {
+  const table: [string, RegExp][] = [
+    // other scripts do not fold to ASCII (U+04BB CYRILLIC SMALL LETTER SHHA)
+    ['{"\\u04bbeader":{"command":"demo-ping-request"}}', /"header" is missing/],
+    ['{"Headers":{"command":"demo-ping-request"}}', /"header" is missing/],
+    ['{"Header":"demo-ping-request"}', /"header" is missing or not an object/],
+    [
+      '{"Header":{"Command":"demo-ping-request"},"HEADER":5}',
+      /"header" is missing or not an object/,
+    ],
+    ['{"Header":{"Cmd":"demo-ping-request"}}', /"header.command" is missing/],
+    // a value of the wrong type is an error in Go even when a later key is right
+    [
+      '{"Header":{"Command":5,"COMMAND":"demo-ping-request"}}',
+      /"header.command" is missing or not a string/,
+    ],
+    ['{"Header":{"Command":"demo-ping-request","ID":5,"Id":"5"}}', /"header.id" is a number/],
+  ];
+  for (const [text, pattern] of table) {
+    assert.throws(() => decodeMessage(api, JSON.parse(text)), (error: unknown) => {
+      assert.ok(error instanceof InvalidCommandError, text);
+      assert.match(error.message, pattern, text);
+      return true;
+    });
+  }
+});
+
+Deno.test("goKeyMatches() follows Go's folding: ASCII case, the Kelvin sign and the long s", () => {
+  const table: [string, string, boolean][] = [
+    ["header", "header", true],
+    ["HEADER", "header", true],
+    ["Header", "header", true],
+    ["\u212aey", "key", true], // KELVIN SIGN folds to k
+    ["\u017fize", "size", true], // LATIN SMALL LETTER LONG S folds to s
+    ["\u212a\u017f", "ks", true],
+    ["\u0131d", "id", false], // dotless i: not in i's fold set
+    ["\u0130d", "id", false], // dotted capital I: not in i's fold set
+    ["\uff48eader", "header", false], // fullwidth h
+    ["header ", "header", false],
+    ["heade", "header", false],
+    ["h@ader", "h`ader", false], // 0x40 and 0x60 differ by 0x20 but are not letters
+    ["ID", "id", true],
+    ["id", "id", true],
+  ];
+  for (const [key, name, expected] of table) {
+    assert.equal(goKeyMatches(key, name), expected, `${JSON.stringify(key)} ~ ${name}`);
+  }
 });
 
 Deno.test("decodeMessage() validates payloads with a Standard Schema, sync or async", async () => {

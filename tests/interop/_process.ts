@@ -10,6 +10,8 @@ export interface ChildServer extends AsyncDisposable {
   url: string;
   /** Every stdout line. */
   lines: string[];
+  /** All of stderr so far. */
+  stderr(): string;
   /** Waits until a line matching `pattern` has been printed. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Stops it (SIGTERM) and waits for it to exit; returns its exit code. */
@@ -117,6 +119,7 @@ export async function startChild(
     return {
       url,
       lines,
+      stderr: () => stderr,
       waitForLine: (pattern, ms = 10_000) =>
         waitFor(() => lines.find((l) => pattern.test(l)), ms, `line ${pattern}`),
       stop,
