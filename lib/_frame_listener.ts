@@ -24,18 +24,20 @@ export function listenFrames(conn: object, listener: FrameListener): void {
 /** Per connection, the function that queues a write until the outgoing buffer has room. */
 export const roomWriters: WeakMap<
   object,
-  (text: string, withdrawn: () => boolean) => Promise<void>
+  (text: string, withdrawn: () => boolean, failed: (error: unknown) => void) => void
 > = new WeakMap();
 
 /**
  * Queues `text` on `conn` behind earlier waiting writes, to be sent once the
- * outgoing buffer has room, unless `withdrawn()` is true by then: the cheap
- * form of `writeText(text, signal)` for many writes (no signal each).
+ * outgoing buffer has room, unless `withdrawn()` is true by then; `failed`
+ * hears why if the connection ends first. The cheap form of
+ * `writeText(text, signal)` for many writes: no signal and no promise each.
  */
 export function writeWhenRoom(
   conn: object,
   text: string,
   withdrawn: () => boolean,
-): Promise<void> {
-  return roomWriters.get(conn)!(text, withdrawn);
+  failed: (error: unknown) => void,
+): void {
+  roomWriters.get(conn)!(text, withdrawn, failed);
 }

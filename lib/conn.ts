@@ -464,7 +464,7 @@ export class Conn<A extends API = typeof schemalessAPI>
         this.#options.onMessage?.("send", messageOf(command, id, payload));
         const text = encodeMessage(command, id, payload);
         if (!ws.sendText(text)) {
-          writeWhenRoom(ws, text, () => this.#pending.get(id) !== call).catch(fail);
+          writeWhenRoom(ws, text, () => this.#pending.get(id) !== call, fail);
         }
       } catch (error) {
         fail(error);

@@ -194,20 +194,22 @@ export interface ServerOptions<A extends API = API> {
    */
   writeHighWaterMark?: number;
   /**
-   * How long a write waits for a client that does not read before that
-   * client is closed with 1008.
+   * How long the outgoing buffer may stay full without draining (the client
+   * reads nothing) before that client is closed with 1008. A client that
+   * keeps reading is never timed out.
    *
    * @default {30_000}
    */
   writeTimeoutMs?: number;
   /**
-   * Bytes a connection may hold for a client that sends faster than it
-   * reads: responses waiting for room once the outgoing buffer is over
-   * `writeHighWaterMark`, and requests received before the session reads
-   * them (during the handshake), each counted as its length plus 64. Past it
-   * the client is closed with 1008 `read queue full`. The server keeps
-   * answering a client whose outgoing buffer drains; a first waiting
-   * response is always accepted.
+   * Bytes of requests a connection may have queued unread (during the
+   * handshake, before the session reads them), each counted as its length
+   * plus 64; past it the client is closed with 1008 `read queue full`. Once
+   * serving, the server answers every request: responses that find the
+   * outgoing buffer over `writeHighWaterMark` wait in order, up to 64 times
+   * this limit (256 MiB by default, same count), past which the client is
+   * closed with 1008 `read queue full`. A client that stops reading is
+   * closed after `writeTimeoutMs` without progress.
    *
    * @default {4 * 1024 * 1024}
    */
@@ -395,6 +397,13 @@ const REQUEST_SUFFIX = /-request$/;
 /** `readQueueLimit`'s default, and what each waiting response counts on top of its length. */
 const DEFAULT_READ_QUEUE_LIMIT = 4 * 1024 * 1024;
 const WAITING_RESPONSE_OVERHEAD = 64;
+/**
+ * Responses waiting for a client that still reads may take this many times
+ * `readQueueLimit`: the runtime has already received the requests (it reads
+ * whether or not the server does), so a client that pipelines far ahead of
+ * its reading is answered from memory, up to this bound.
+ */
+const WAITING_RESPONSES_FACTOR = 64;
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -445,6 +454,8 @@ export class Server<A extends API = API> {
   #accepting = true;
   /** Sessions that have ended whose socket has not closed yet. */
   #lingering = 0;
+  /** Bytes of responses that may wait for one client (see `#reply`). */
+  readonly #waitingLimit: number;
 
   /**
    * Makes a server.
@@ -457,6 +468,8 @@ export class Server<A extends API = API> {
   constructor(api: A, options: ServerOptions<A>) {
     this.#api = api;
     this.#options = options;
+    this.#waitingLimit = (options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT) *
+      WAITING_RESPONSES_FACTOR;
     this.#handlers = new Map();
     const known = Object.keys(api.definition);
     for (const [command, handle] of Object.entries(options.handlers)) {
@@ -787,9 +800,9 @@ export class Server<A extends API = API> {
    * full; then it waits its turn, and the session keeps serving: the runtime
    * delivers the client's requests whether or not the server reads them, so
    * pausing would only move them to the read queue. Waiting responses are
-   * bounded by `readQueueLimit`; past it the client sends faster than it
-   * reads and is closed with 1008. One that stops reading altogether is
-   * closed after `writeTimeoutMs` without progress (in `WSConn`).
+   * bounded by 64 x `readQueueLimit`; past it the client sends far faster
+   * than it reads and is closed with 1008. One that stops reading altogether
+   * is closed after `writeTimeoutMs` without progress (in `WSConn`).
    */
   #reply(session: Session<A>, command: string, id: string, payload: unknown): void {
     const inner = internals.get(session)!;
@@ -808,10 +821,7 @@ export class Server<A extends API = API> {
       return; // closed: nobody to answer
     }
     const size = text.length + WAITING_RESPONSE_OVERHEAD;
-    if (
-      inner.waitingBytes > 0 &&
-      inner.waitingBytes + size > (this.#options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT)
-    ) {
+    if (inner.waitingBytes > 0 && inner.waitingBytes + size > this.#waitingLimit) {
       session.close(1008, "read queue full: peer sends faster than it reads");
       return;
     }

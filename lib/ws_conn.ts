@@ -216,7 +216,10 @@ export class WSConn implements APIConn, AsyncDisposable {
     }
     socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
     frameListeners.set(this, (listener) => this.#listen(listener));
-    roomWriters.set(this, (text, withdrawn) => this.#enqueue(text, undefined, withdrawn));
+    roomWriters.set(this, (text, withdrawn, failed) => {
+      if (this.#failure !== undefined) failed(this.#failure);
+      else this.#queueWrite({ text, withdrawn, settle: (error) => error && failed(error) });
+    });
     socket.addEventListener("close", (e) => this.#onClose(e as CloseEvent));
     if (socket.readyState >= CLOSING) {
       this.#onClose({ code: 1006, reason: "" } as CloseEvent);
@@ -502,12 +505,8 @@ export class WSConn implements APIConn, AsyncDisposable {
     for (const text of unsent) this.#socket.send(text);
   }
 
-  /**
-   * Queues a write until the outgoing buffer has room. `withdrawn` (checked
-   * when its turn comes) drops a write nobody waits for any more, without a
-   * signal per write.
-   */
-  #enqueue(text: string, signal?: AbortSignal, withdrawn?: () => boolean): Promise<void> {
+  /** Queues a write until the outgoing buffer has room; `signal` withdraws it. */
+  #enqueue(text: string, signal?: AbortSignal): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
@@ -523,16 +522,19 @@ export class WSConn implements APIConn, AsyncDisposable {
           else reject(error);
         },
       };
-      if (withdrawn !== undefined) write.withdrawn = withdrawn;
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (this.#writeHead === this.#writes.length) {
-        // The wait starts now: the timeout counts from here, or from the last drain.
-        this.#progressAt = Date.now();
-        this.#lastBuffered = this.#socket.bufferedAmount;
-      }
-      this.#writes.push(write);
-      this.#pumpTimer ??= setTimeout(() => this.#pump(), PUMP_INTERVAL_MS);
+      this.#queueWrite(write);
     });
+  }
+
+  #queueWrite(write: QueuedWrite): void {
+    if (this.#writeHead === this.#writes.length) {
+      // The wait starts now: the timeout counts from here, or from the last drain.
+      this.#progressAt = Date.now();
+      this.#lastBuffered = this.#socket.bufferedAmount;
+    }
+    this.#writes.push(write);
+    this.#pumpTimer ??= setTimeout(() => this.#pump(), PUMP_INTERVAL_MS);
   }
 
   /**
@@ -590,7 +592,7 @@ interface QueuedWrite {
   text: string;
   settle(error?: unknown): void;
   /** True once nobody waits for the write: it is skipped. */
-  withdrawn?: () => boolean;
+  withdrawn?: (() => boolean) | undefined;
 }
 
 /** Cuts a close reason to 123 UTF-8 bytes without splitting a character. */
