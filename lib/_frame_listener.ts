@@ -13,9 +13,8 @@ export interface FrameListener {
   end(error: unknown): void;
 }
 
-/** Per connection, the function that attaches (or, with `undefined`, detaches) a listener. */
-export const frameListeners: WeakMap<object, (listener: FrameListener | undefined) => void> =
-  new WeakMap();
+/** Per connection, the function that attaches a listener. */
+export const frameListeners: WeakMap<object, (listener: FrameListener) => void> = new WeakMap();
 
 /**
  * Delivers `conn`'s frames to `listener` from now on: first those already
@@ -25,11 +24,23 @@ export function listenFrames(conn: object, listener: FrameListener): void {
   frameListeners.get(conn)!(listener);
 }
 
+/** Per connection, the function that queues a write until the outgoing buffer has room. */
+export const roomWriters: WeakMap<
+  object,
+  (text: string, withdrawn: () => boolean, failed: (error: unknown) => void) => void
+> = new WeakMap();
+
 /**
- * Pauses delivery of `conn`'s frames (backpressure): they queue, within the
- * connection's read-queue limit, until `listenFrames` with the same listener
- * resumes delivery. The listener still hears of the end while paused.
+ * Queues `text` on `conn` behind earlier waiting writes, to be sent once the
+ * outgoing buffer has room, unless `withdrawn()` is true by then; `failed`
+ * hears why if the connection ends first. The cheap form of
+ * `writeText(text, signal)` for many writes: no signal and no promise each.
  */
-export function pauseFrames(conn: object): void {
-  frameListeners.get(conn)!(undefined);
+export function writeWhenRoom(
+  conn: object,
+  text: string,
+  withdrawn: () => boolean,
+  failed: (error: unknown) => void,
+): void {
+  roomWriters.get(conn)!(text, withdrawn, failed);
 }

@@ -81,6 +81,10 @@ export interface BunServerWebSocket<T = unknown> {
   close(code?: number, reason?: string): void;
   /** Bytes queued and not yet written to the network (Bun 1.2 and later). */
   getBufferedAmount?(): number;
+  /** Stops reading from the network (TCP backpressure on the client). */
+  pause?(): void;
+  /** Reads from the network again after `pause`. */
+  resume?(): void;
 }
 
 /**
@@ -264,7 +268,12 @@ class BunSocket implements WebSocketLike {
   send(data: string): void {
     if (this.#state !== OPEN) return; // as WebSocket: sends after close are discarded
     // -1: queued under backpressure; 0: dropped, the close callback follows.
-    if (this.#ws.send(data) === -1) this.#queued += data.length;
+    if (this.#ws.send(data) === -1) {
+      this.#queued += data.length;
+      // Real backpressure: read no more requests until the client has taken
+      // what is queued for it (Bun resumes reading on `drain`).
+      this.#ws.pause?.();
+    }
   }
 
   close(code?: number, reason?: string): void {
@@ -291,6 +300,7 @@ class BunSocket implements WebSocketLike {
 
   onDrain(): void {
     this.#queued = 0;
+    if (this.#state === OPEN) this.#ws.resume?.();
   }
 
   onClose(code: number, reason: string): void {

@@ -29,7 +29,7 @@ import {
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
-import { listenFrames } from "./_frame_listener.ts";
+import { listenFrames, writeWhenRoom } from "./_frame_listener.ts";
 
 /** Default `pushQueueBytes`: 8 MiB of pushes waiting for `read`. */
 const DEFAULT_PUSH_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -601,14 +601,14 @@ export class Conn<A extends API = typeof schemalessAPI>
     }
     // The common case, online and without a caller's signal: no timer of its
     // own (one shared timer covers the earliest deadline), no listeners, no
-    // promise besides the call's own. An AbortController, to cancel a wait
-    // for buffer space, is made only when the buffer is full.
+    // promise besides the call's own. When the buffer is full the request
+    // waits its turn in the socket's write queue, and is dropped there if the
+    // call has settled (timed out) by then.
     const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
     const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
     const ws = this.#ws!;
     const id = this.#newID();
     return new Promise((resolve, reject) => {
-      let controller: AbortController | undefined;
       const call: PendingCall = {
         response: this.#responseCommand(command),
         resolve: resolve as (payload: unknown) => void,
@@ -622,7 +622,6 @@ export class Conn<A extends API = typeof schemalessAPI>
             `Call ${JSON.stringify(command)} timed out after ${ms} ms`,
             "TimeoutError",
           );
-          controller?.abort(error);
           reject(error);
         };
       }
@@ -636,9 +635,7 @@ export class Conn<A extends API = typeof schemalessAPI>
         this.#options.onMessage?.("send", messageOf(command, id, payload));
         const text = encodeMessage(command, id, payload);
         if (!ws.sendText(text)) {
-          // The outgoing buffer is full: wait for room, cancellable by the timeout.
-          controller = new AbortController();
-          ws.writeText(text, controller.signal).catch(fail);
+          writeWhenRoom(ws, text, () => this.#pending.get(id) !== call, fail);
         }
       } catch (error) {
         fail(error);

@@ -131,10 +131,15 @@ export const demoHandlers: Handlers<API<DemoDefinition>> = {
       throw requestErrorf("count must be an integer from 0 to %d", MAX_NOTIFY);
     }
     // Respond first, then push: the response is written in this turn of the
-    // event loop, the pushes in a later one.
+    // event loop, the pushes in a later one. Stop as soon as the session
+    // ends: a push to it rejects at once, and its signal is aborted.
     setTimeout(async () => {
-      for (let seq = 1; seq <= count; seq++) {
-        await session.push("demo-event-notification", { seq }).catch(() => {});
+      for (let seq = 1; seq <= count && !session.signal.aborted; seq++) {
+        try {
+          await session.push("demo-event-notification", { seq });
+        } catch {
+          return; // the session has ended: nobody to push to
+        }
       }
     }, 0);
     return await Promise.resolve({ count });

@@ -27,7 +27,7 @@ import {
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
 import { type WebSocketLike, WSConn } from "./ws_conn.ts";
-import { type FrameListener, listenFrames, pauseFrames } from "./_frame_listener.ts";
+import { type FrameListener, listenFrames } from "./_frame_listener.ts";
 import { randomTrace } from "./_bytes.ts";
 import { safeLines, safeText } from "./_safe_text.ts";
 
@@ -288,16 +288,22 @@ export interface ServerOptions<A extends API = API> {
    */
   writeHighWaterMark?: number;
   /**
-   * How long a write waits for a client that does not read before that
-   * client is closed with 1008.
+   * How long the outgoing buffer may stay full without draining (the client
+   * reads nothing) before that client is closed with 1008. A client that
+   * keeps reading is never timed out.
    *
    * @default {30_000}
    */
   writeTimeoutMs?: number;
   /**
-   * Bytes of received requests a connection may have queued unread (the
-   * server stops reading while a client's answers wait on a full outgoing
-   * buffer); past it the client is closed with 1008 `read queue full`.
+   * Bytes of requests a connection may have queued unread (during the
+   * handshake, before the session reads them), each counted as its length
+   * plus 64; past it the client is closed with 1008 `read queue full`. Once
+   * serving, the server answers every request: responses that find the
+   * outgoing buffer over `writeHighWaterMark` wait in order, up to 64 times
+   * this limit (256 MiB by default, same count), past which the client is
+   * closed with 1008 `read queue full`. A client that stops reading is
+   * closed after `writeTimeoutMs` without progress.
    *
    * @default {4 * 1024 * 1024}
    */
@@ -471,7 +477,7 @@ export class Session<A extends API = API> {
       conn,
       inFlight: this.#inFlight,
       setPeer: (peer) => this.#peer = peer,
-      waitingWrites: 0,
+      waitingBytes: 0,
     });
   }
 
@@ -496,19 +502,32 @@ export class Session<A extends API = API> {
   }
 
   /**
-   * Sends a notification (a message without an id) to this client.
+   * Sends a notification (a message without an id) to this client. Waits
+   * while the outgoing buffer is full. Once the session has ended (its
+   * `signal` aborted) it returns an already rejected promise, without
+   * encoding the payload: a loop of `await session.push(...)` must stop on
+   * that rejection (or on `signal`).
    *
    * @param command A command of the API.
    * @param payload Its payload.
    * @param options A `signal` to cancel a wait for buffer space.
-   * @throws {ConnectionClosedError} When the connection is closed.
+   * @returns Resolves once the push is sent or queued in the socket.
+   * @throws {ConnectionClosedError} When the session has ended.
    */
-  async push<C extends CommandOf<A>>(
+  push<C extends CommandOf<A>>(
     command: C,
     payload: PayloadOf<A, C>,
     options: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    await this.#conn.writeText(encodeMessage(command, "", payload), options.signal);
+    const ended = this.#controller.signal;
+    if (ended.aborted) return Promise.reject(ended.reason);
+    let text: string;
+    try {
+      text = encodeMessage(command, "", payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#conn.writeText(text, options.signal);
   }
 
   /**
@@ -531,13 +550,23 @@ interface SessionInternals {
   setPeer(peer: PeerIdentity): void;
   /** Takes the session's frames once the handshake is done. */
   listener?: FrameListener;
-  /** Responses waiting for room in the outgoing buffer; reading pauses while any do. */
-  waitingWrites: number;
+  /** Bytes of responses waiting for room in the outgoing buffer (each its length + 64). */
+  waitingBytes: number;
 }
 
 const internals = new WeakMap<object, SessionInternals>();
 
 const REQUEST_SUFFIX = /-request$/;
+/** `readQueueLimit`'s default, and what each waiting response counts on top of its length. */
+const DEFAULT_READ_QUEUE_LIMIT = 4 * 1024 * 1024;
+const WAITING_RESPONSE_OVERHEAD = 64;
+/**
+ * Responses waiting for a client that still reads may take this many times
+ * `readQueueLimit`: the runtime has already received the requests (it reads
+ * whether or not the server does), so a client that pipelines far ahead of
+ * its reading is answered from memory, up to this bound.
+ */
+const WAITING_RESPONSES_FACTOR = 64;
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -588,6 +617,8 @@ export class Server<A extends API = API> {
   #accepting = true;
   /** Sessions that have ended whose socket has not closed yet. */
   #lingering = 0;
+  /** Bytes of responses that may wait for one client (see `#reply`). */
+  readonly #waitingLimit: number;
 
   /**
    * Makes a server.
@@ -600,6 +631,8 @@ export class Server<A extends API = API> {
   constructor(api: A, options: ServerOptions<A>) {
     this.#api = api;
     this.#options = options;
+    this.#waitingLimit = (options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT) *
+      WAITING_RESPONSES_FACTOR;
     this.#handlers = new Map();
     const known = Object.keys(api.definition);
     for (const [command, handle] of Object.entries(options.handlers)) {
@@ -809,10 +842,9 @@ export class Server<A extends API = API> {
   /**
    * Serves requests until the connection ends. Frames are delivered
    * synchronously from the socket's message event; a synchronous handler's
-   * response goes out in the same turn. When the outgoing buffer is full, the
-   * session stops taking frames until that write is out: they queue in the
-   * `WSConn`, within `readQueueLimit` (backpressure on a client that sends
-   * but does not read).
+   * response goes out in the same turn. When the outgoing buffer is full,
+   * responses wait in order for room, within `readQueueLimit` (see `#reply`).
+   * The session's signal aborts as soon as the connection ends.
    */
   #serve(session: Session<A>, conn: WSConn): Promise<void> {
     const inner = internals.get(session)!;
@@ -834,8 +866,11 @@ export class Server<A extends API = API> {
             this.#fault(session, error); // never throw into the socket's event handler
           }
         },
-        end: () => {
+        end: (error) => {
           clearInterval(idleTimer);
+          // Abort handlers and fail pushes now, not after the session's cleanup.
+          if (error instanceof ConnectionClosedError) session.close(error.code, error.reason);
+          else session.close(1000, "");
           resolve();
         },
       };
@@ -959,7 +994,12 @@ export class Server<A extends API = API> {
 
   /**
    * Writes one response. It goes out at once unless the outgoing buffer is
-   * full; then the session stops taking frames until this write is out.
+   * full; then it waits its turn, and the session keeps serving: the runtime
+   * delivers the client's requests whether or not the server reads them, so
+   * pausing would only move them to the read queue. Waiting responses are
+   * bounded by 64 x `readQueueLimit`; past it the client sends far faster
+   * than it reads and is closed with 1008. One that stops reading altogether
+   * is closed after `writeTimeoutMs` without progress (in `WSConn`).
    */
   #reply(session: Session<A>, command: string, id: string, payload: unknown): void {
     const inner = internals.get(session)!;
@@ -977,12 +1017,16 @@ export class Server<A extends API = API> {
     } catch {
       return; // closed: nobody to answer
     }
-    if (inner.waitingWrites++ === 0) pauseFrames(inner.conn);
-    inner.conn.writeText(text).then(() => {
-      if (--inner.waitingWrites === 0 && inner.listener !== undefined) {
-        listenFrames(inner.conn, inner.listener);
-      }
-    }, () => {}); // closed, or closed for not reading (1008): the session ends
+    const size = text.length + WAITING_RESPONSE_OVERHEAD;
+    if (inner.waitingBytes > 0 && inner.waitingBytes + size > this.#waitingLimit) {
+      session.close(1008, "read queue full: peer sends faster than it reads");
+      return;
+    }
+    inner.waitingBytes += size;
+    inner.conn.writeText(text).then(
+      () => inner.waitingBytes -= size,
+      () => {}, // closed, or closed for not reading (1008): the session ends
+    );
   }
 
   /** What the client may see of a handler's error; logs what the operator must see. */

@@ -8,7 +8,7 @@ import { ConnectionClosedError } from "./errors.ts";
 import { nestsDeeperThan, parseJSON, stringifyJSON, utf8LongerThan } from "./_json.ts";
 import { DEFAULT_READ_LIMIT } from "./message.ts";
 import type { APIConn } from "./message.ts";
-import { type FrameListener, frameListeners } from "./_frame_listener.ts";
+import { type FrameListener, frameListeners, roomWriters } from "./_frame_listener.ts";
 
 /**
  * The part of the standard `WebSocket` that {@linkcode WSConn} uses, so that
@@ -108,9 +108,11 @@ export interface WSConnOptions {
    */
   writeHighWaterMark?: number;
   /**
-   * How long `writeJSON` waits for the outgoing buffer to fall below the
-   * high-water mark before it closes the connection with 1008 (the peer is
-   * not reading).
+   * How long writes may wait while the outgoing buffer stays over the
+   * high-water mark without draining (no byte of it sent) before the
+   * connection is closed with 1008 (the peer is not reading). Waiting writes
+   * go out in order as the buffer drains; a peer that keeps reading is never
+   * timed out, however many writes wait.
    *
    * @default {30_000}
    */
@@ -118,11 +120,11 @@ export interface WSConnOptions {
   /**
    * Received messages waiting to be read, in bytes (each counted as its
    * length plus 64 for bookkeeping). The runtime's `WebSocket` delivers
-   * messages whether or not anyone reads them, so a peer that sends while it
-   * does not read (its answers stuck behind the write high-water mark) would
-   * otherwise grow this queue without end. Past the limit the connection is
-   * closed with 1008 `read queue full`. A message that arrives to an empty
-   * queue is always accepted, however large (up to `readLimit`).
+   * messages whether or not anyone reads them, so a peer that sends while
+   * nobody reads would otherwise grow this queue without end. Past the limit
+   * the connection is closed with 1008 `read queue full`. A message that
+   * arrives to an empty queue is always accepted, however large (up to
+   * `readLimit`).
    *
    * @default {4 * 1024 * 1024}
    */
@@ -167,6 +169,8 @@ const CLOSING = 2;
 const QUEUED_MESSAGE_OVERHEAD = 64;
 /** Bytes counted per unsent message on top of its length: the runtime's cost per queued frame. */
 const SENT_MESSAGE_OVERHEAD = 1024;
+/** How often waiting writes look for room in the outgoing buffer. */
+const PUMP_INTERVAL_MS = 5;
 const MAX_CLOSE_REASON_BYTES = 123; // RFC 6455 §5.5: control frame payload 125, minus the code
 
 /**
@@ -217,8 +221,14 @@ export class WSConn implements APIConn, AsyncDisposable {
   #averageSize = 0;
   #waiter: ((frame: string | undefined) => void) | undefined;
   #listener: FrameListener | undefined;
-  #paused = false;
   #unsent: string[] | undefined;
+  /** Writes waiting for room in the outgoing buffer, sent in order by one timer. */
+  #writes: (QueuedWrite | undefined)[] = [];
+  #writeHead = 0;
+  #pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the outgoing buffer last drained (or a waiting write went out), and its size then. */
+  #progressAt = 0;
+  #lastBuffered = 0;
   #failure: Error | undefined;
   #closeInfo: CloseInfo | undefined;
   readonly #closed: Promise<CloseInfo>;
@@ -253,6 +263,10 @@ export class WSConn implements APIConn, AsyncDisposable {
     }
     socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
     frameListeners.set(this, (listener) => this.#listen(listener));
+    roomWriters.set(this, (text, withdrawn, failed) => {
+      if (this.#failure !== undefined) failed(this.#failure);
+      else this.#queueWrite({ text, withdrawn, settle: (error) => error && failed(error) });
+    });
     socket.addEventListener("close", (e) => this.#onClose(e as CloseEvent));
     if (socket.readyState >= CLOSING) {
       this.#onClose({ code: 1006, reason: "" } as CloseEvent);
@@ -308,8 +322,8 @@ export class WSConn implements APIConn, AsyncDisposable {
   /**
    * Writes one JSON document as one text frame. `bigint` encodes as an
    * integer. Waits while the socket's outgoing buffer is over the high-water
-   * mark; closes the connection with 1008 when the peer does not drain it in
-   * time.
+   * mark (writes that wait go out in call order); closes the connection with
+   * 1008 when the buffer does not drain for `writeTimeoutMs`.
    *
    * @param value The document.
    * @param signal Cancels a wait for buffer space.
@@ -328,15 +342,14 @@ export class WSConn implements APIConn, AsyncDisposable {
    */
   async writeText(text: string, signal?: AbortSignal): Promise<void> {
     if (this.sendText(text)) return;
-    await this.#drain(signal);
-    this.#socket.send(text);
+    await this.#enqueue(text, signal);
   }
 
   /**
    * Sends pre-encoded JSON text as one text frame now, without waiting: the
    * synchronous fast path of `writeText`. Sends nothing and returns false
-   * when the outgoing buffer is over the high-water mark; then call
-   * `writeText`, which waits for room.
+   * when the outgoing buffer is over the high-water mark or earlier writes
+   * wait for room; then call `writeText`, which waits its turn.
    *
    * @param text JSON text.
    * @returns Whether the frame was sent (or queued until the socket opens).
@@ -349,7 +362,7 @@ export class WSConn implements APIConn, AsyncDisposable {
       return true;
     }
     this.#averageSize += (text.length - this.#averageSize) / 16;
-    if (this.#pressure() > this.#highWater) return false;
+    if (this.#writeHead < this.#writes.length || this.#pressure() > this.#highWater) return false;
     this.#socket.send(text);
     return true;
   }
@@ -396,7 +409,7 @@ export class WSConn implements APIConn, AsyncDisposable {
       this.#fail(1009, `JSON nested deeper than ${this.#maxDepth} levels`);
       return;
     }
-    if (this.#listener !== undefined && !this.#paused) {
+    if (this.#listener !== undefined) {
       this.#emit(data);
       return;
     }
@@ -424,6 +437,7 @@ export class WSConn implements APIConn, AsyncDisposable {
     this.#closeInfo = info;
     this.#failure ??= new ConnectionClosedError(info.code, info.reason);
     this.#unsent = undefined;
+    this.#rejectWrites();
     this.#wake();
     this.#resolveClosed(info);
   }
@@ -435,6 +449,7 @@ export class WSConn implements APIConn, AsyncDisposable {
     this.#failure = new ConnectionClosedError(code, cut);
     this.#unsent = undefined;
     this.#closeSocket(code, cut);
+    this.#rejectWrites();
     this.#wake();
   }
 
@@ -481,24 +496,13 @@ export class WSConn implements APIConn, AsyncDisposable {
     }
   }
 
-  /**
-   * Switches to synchronous delivery; `undefined` pauses it (frames queue,
-   * within the read-queue limit, and the listener still hears of the end)
-   * until the same listener is given again (see `_frame_listener.ts`).
-   */
-  #listen(listener: FrameListener | undefined): void {
-    if (listener === undefined) {
-      this.#paused = true;
-      return;
+  /** Switches to synchronous delivery (see `_frame_listener.ts`). */
+  #listen(listener: FrameListener): void {
+    if (this.#waiter !== undefined || this.#listener !== undefined) {
+      throw new TypeError("Cannot listen: the connection already has a reader");
     }
-    if (listener !== this.#listener) {
-      if (this.#waiter !== undefined || this.#listener !== undefined) {
-        throw new TypeError("Cannot listen: the connection already has a reader");
-      }
-      this.#listener = listener;
-    }
-    this.#paused = false;
-    while (this.#listener === listener && !this.#paused && this.#head < this.#frames.length) {
+    this.#listener = listener;
+    while (this.#listener === listener && this.#head < this.#frames.length) {
       this.#emit(this.#shift());
     }
     if (this.#listener === listener && this.#failure !== undefined) this.#wake();
@@ -560,19 +564,94 @@ export class WSConn implements APIConn, AsyncDisposable {
     for (const text of unsent) this.#socket.send(text);
   }
 
-  async #drain(signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + this.#writeTimeoutMs;
-    while (this.#pressure() > this.#highWater) {
-      if (this.#failure !== undefined) throw this.#failure;
-      signal?.throwIfAborted();
-      if (Date.now() >= deadline) {
-        this.#fail(1008, "write timed out: peer is not reading");
-        throw this.#failure;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    if (this.#failure !== undefined) throw this.#failure;
+  /** Queues a write until the outgoing buffer has room; `signal` withdraws it. */
+  #enqueue(text: string, signal?: AbortSignal): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        write.withdrawn = () => true;
+        write.settle(signal!.reason);
+      };
+      const write: QueuedWrite = {
+        text,
+        settle: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queueWrite(write);
+    });
   }
+
+  #queueWrite(write: QueuedWrite): void {
+    if (this.#writeHead === this.#writes.length) {
+      // The wait starts now: the timeout counts from here, or from the last drain.
+      this.#progressAt = Date.now();
+      this.#lastBuffered = this.#socket.bufferedAmount;
+    }
+    this.#writes.push(write);
+    this.#pumpTimer ??= setTimeout(() => this.#pump(), PUMP_INTERVAL_MS);
+  }
+
+  /**
+   * Sends waiting writes, in order, while the outgoing buffer has room. A
+   * peer whose buffer drains at all keeps its writes; one whose buffer has
+   * not drained for `writeTimeoutMs` is closed with 1008.
+   */
+  #pump(): void {
+    this.#pumpTimer = undefined;
+    if (this.#failure !== undefined) return;
+    const now = Date.now();
+    if (this.#socket.bufferedAmount < this.#lastBuffered) this.#progressAt = now;
+    const writes = this.#writes;
+    while (this.#writeHead < writes.length && this.#pressure() <= this.#highWater) {
+      const write = writes[this.#writeHead]!;
+      writes[this.#writeHead++] = undefined;
+      if (write.withdrawn?.()) continue;
+      this.#socket.send(write.text);
+      this.#progressAt = now;
+      write.settle();
+    }
+    this.#lastBuffered = this.#socket.bufferedAmount;
+    if (this.#writeHead === writes.length) {
+      this.#writes = [];
+      this.#writeHead = 0;
+      return;
+    }
+    if (this.#writeHead > 1024 && this.#writeHead * 2 > writes.length) {
+      writes.splice(0, this.#writeHead);
+      this.#writeHead = 0;
+    }
+    if (now - this.#progressAt >= this.#writeTimeoutMs) {
+      this.#fail(1008, "write timed out: peer is not reading");
+      return;
+    }
+    // Draining: look again at once; stalled: poll.
+    const wait = this.#progressAt === now ? 0 : PUMP_INTERVAL_MS;
+    this.#pumpTimer = setTimeout(() => this.#pump(), wait);
+  }
+
+  /** Rejects every waiting write with the reason the connection ended. */
+  #rejectWrites(): void {
+    clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    const writes = this.#writes;
+    const head = this.#writeHead;
+    this.#writes = [];
+    this.#writeHead = 0;
+    for (let i = head; i < writes.length; i++) writes[i]?.settle(this.#failure);
+  }
+}
+
+/** A write waiting for room in the outgoing buffer. */
+interface QueuedWrite {
+  text: string;
+  settle(error?: unknown): void;
+  /** True once nobody waits for the write: it is skipped. */
+  withdrawn?: (() => boolean) | undefined;
 }
 
 /** Cuts a close reason to 123 UTF-8 bytes without splitting a character. */

@@ -5,7 +5,18 @@
  * forms run under `deno task stress`; figures in RELIABILITY.md).
  */
 import assert from "node:assert/strict";
-import { Conn, ConnectionClosedError, ProtocolError, WSConn } from "../mod.ts";
+import {
+  Conn,
+  ConnectionClosedError,
+  ProtocolError,
+  Server,
+  type Session,
+  WSConn,
+} from "../mod.ts";
+import { createHandler } from "../lib/deno.ts";
+import { demoAPI, demoHandlers } from "../lib/demo.ts";
+import { startChild } from "./interop/_process.ts";
+import { pipelineCalls, type PipelineResult } from "./_pipeline.ts";
 import { messageOf } from "../lib/framing.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { gc, RawClient, sleep, startServer, stressAPI, waitFor } from "../stress/_util.ts";
@@ -280,6 +291,124 @@ Deno.test("WSConn counts each unsent message's overhead against writeHighWaterMa
   assert.ok(error instanceof ConnectionClosedError && error.code === 1008);
   // 64 KiB at ~1 KiB per message: about 60 messages, not 64 KiB / 52 B = 1260.
   assert.ok(sent.length < 100, `sent ${sent.length} before waiting`);
+});
+
+const BUN = Deno.env.get("BUN") ?? "bun";
+const PIPELINED = 1_000_000;
+
+/** Regression: a client that reads every answer was closed with 1008 `read queue full`. */
+function assertPipelined(r: PipelineResult): void {
+  assert.equal(r.failed, 0, r.firstError);
+  assert.equal(r.ok, PIPELINED);
+}
+
+Deno.test("backpressure: 1,000,000 pipelined calls from a Deno Conn to a Deno server all succeed", async () => {
+  await using server = await startChild(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./interop/deno_server.ts", import.meta.url).pathname,
+    "--port",
+    "0",
+  ]);
+  assertPipelined(await pipelineCalls(server.url, PIPELINED));
+});
+
+Deno.test("backpressure: 1,000,000 pipelined calls from a Deno Conn to a Bun server all succeed", async () => {
+  await using server = await startChild(BUN, [
+    new URL("../examples/bun/server.ts", import.meta.url).pathname,
+    "--port",
+    "0",
+  ]);
+  assertPipelined(await pipelineCalls(server.url, PIPELINED));
+});
+
+Deno.test("backpressure: 1,000,000 pipelined calls from a Bun Conn to a Bun server all succeed", async () => {
+  await using server = await startChild(BUN, [
+    new URL("../examples/bun/server.ts", import.meta.url).pathname,
+    "--port",
+    "0",
+  ]);
+  const out = await new Deno.Command(BUN, {
+    args: [new URL("./_pipeline.ts", import.meta.url).pathname, server.url, String(PIPELINED)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assertPipelined(JSON.parse(stdout.trim().split("\n").at(-1)!));
+});
+
+Deno.test("demo-notify stops pushing once its client is gone; pushes to a closed session fail fast", async () => {
+  // Regression: after 1,000 `demo-notify-request` {count: 10000} and a
+  // disconnect, the demo kept calling `session.push` (encoding each payload)
+  // 10,000 times per request at 100% CPU, stalling every other client.
+  const pushes = { total: 0, afterClose: 0 };
+  const watched = (session: Session) =>
+    new Proxy(session, {
+      get(target, key) {
+        if (key === "push") {
+          return (...args: Parameters<Session["push"]>) => {
+            pushes.total++;
+            if (target.signal.aborted) pushes.afterClose++;
+            return target.push(...args);
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const notify = demoHandlers["demo-notify-request"]!;
+  let gone: Session | undefined;
+  const server = new Server(demoAPI, {
+    onError: () => {},
+    maxInFlight: 1_000,
+    handlers: {
+      ...demoHandlers,
+      "demo-notify-request": (payload, ctx) =>
+        notify(payload, { ...ctx, signal: ctx.signal, session: watched(ctx.session) }),
+    },
+    onSessionClose: (session) => gone ??= session,
+  });
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    createHandler(server, { path: "/v1/ws" }),
+  );
+  const requests = 200;
+  const good = new Conn(`ws://127.0.0.1:${http.addr.port}/v1/ws`, { api: demoAPI });
+  try {
+    const c = await RawClient.connect(http.addr.port);
+    for (let i = 1; i <= requests; i++) {
+      await c.sendText(request("demo-notify-request", String(i), { count: 10_000 }));
+    }
+    assert.ok(await waitFor(() => pushes.total >= requests, 10_000), "pushing began");
+    c.close();
+    assert.ok(await waitFor(() => gone !== undefined, 10_000), "session ended");
+    await good.connect();
+    let slowest = 0;
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      await good.call("demo-ping-request", { timestamp: i });
+      slowest = Math.max(slowest, performance.now() - start);
+    }
+    await sleep(200);
+    // Each push loop may learn of the close from at most one push; the rest stop.
+    assert.ok(pushes.afterClose <= requests, `${pushes.afterClose} pushes after close`);
+    const settled = pushes.total;
+    await sleep(200);
+    assert.equal(pushes.total, settled, "pushing stopped");
+    assert.ok(slowest < 2_000, `ping took ${slowest} ms`);
+    // A push to the closed session rejects at once, without encoding its payload.
+    let encoded = 0;
+    const payload = { toJSON: () => (encoded++, { seq: 1 }) };
+    const pushed = gone!.push("demo-event-notification", payload as never);
+    await assert.rejects(pushed, ConnectionClosedError);
+    assert.equal(encoded, 0);
+    assert.ok(gone!.signal.aborted);
+  } finally {
+    await good.close();
+    await server.shutdown({ graceMs: 0 });
+    await http.shutdown();
+  }
 });
 
 Deno.test("stress: fuzz of hostile frames (short form)", async () => {
