@@ -299,15 +299,34 @@ export interface ServerOptions<A extends API = API> {
    * Bytes of requests a connection may have queued unread (during the
    * handshake, before the session reads them), each counted as its length
    * plus 64; past it the client is closed with 1008 `read queue full`. Once
-   * serving, the server answers every request: responses that find the
-   * outgoing buffer over `writeHighWaterMark` wait in order, up to 64 times
-   * this limit (256 MiB by default, same count), past which the client is
-   * closed with 1008 `read queue full`. A client that stops reading is
-   * closed after `writeTimeoutMs` without progress.
+   * serving, the server answers every request: what finds the outgoing
+   * buffer full waits, within `writeQueueLimit`.
    *
    * @default {4 * 1024 * 1024}
    */
   readQueueLimit?: number;
+  /**
+   * Bytes of responses and pushes one connection may have waiting for room
+   * in its outgoing buffer (each counted as its length plus 64). The runtime
+   * receives a client's requests whether or not the server reads them, so a
+   * client that pipelines far ahead of its reading is answered from memory,
+   * up to this bound; past it the client is closed with 1008 `read queue
+   * full`. A client that stops reading altogether is closed after
+   * `writeTimeoutMs` without progress, whatever it holds.
+   *
+   * @default {256 * 1024 * 1024}
+   */
+  writeQueueLimit?: number;
+  /**
+   * Bytes of responses and pushes waiting across all connections. Past it,
+   * a connection that holds at least `readQueueLimit` of them is closed with
+   * 1008 `read queue full` when it would add more, so that many greedy
+   * clients together cannot exhaust the process's memory while clients that
+   * keep up are not touched.
+   *
+   * @default {512 * 1024 * 1024}
+   */
+  totalWriteQueueLimit?: number;
   /**
    * Browser origins allowed to connect (`"*"` for any). Without it, a request
    * that carries an `Origin` header must be same-origin (its host equal to
@@ -457,6 +476,7 @@ export class Session<A extends API = API> {
   /** The upgrade request, when the adapter passed it. */
   readonly request: Request | undefined;
   readonly #conn: WSConn;
+  readonly #write: (text: string, signal?: AbortSignal) => Promise<void>;
   readonly #controller = new AbortController();
   #peer: PeerIdentity | undefined;
   readonly #inFlight = new Set<unknown>();
@@ -467,10 +487,18 @@ export class Session<A extends API = API> {
    * @param id A server-unique id.
    * @param conn The connection.
    * @param info Where it came from.
+   * @param write Writes text once the outgoing buffer has room, within the server's bounds.
    */
-  constructor(id: string, conn: WSConn, info: ConnectionInfo) {
+  constructor(
+    id: string,
+    conn: WSConn,
+    info: ConnectionInfo,
+    write: (text: string, signal?: AbortSignal) => Promise<void> = (text, signal) =>
+      conn.writeText(text, signal),
+  ) {
     this.id = id;
     this.#conn = conn;
+    this.#write = write;
     this.remoteAddr = info.remoteAddr;
     this.request = info.request;
     internals.set(this, {
@@ -527,7 +555,12 @@ export class Session<A extends API = API> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#conn.writeText(text, options.signal);
+    try {
+      if (this.#conn.sendText(text)) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#write(text, options.signal);
   }
 
   /**
@@ -550,23 +583,20 @@ interface SessionInternals {
   setPeer(peer: PeerIdentity): void;
   /** Takes the session's frames once the handshake is done. */
   listener?: FrameListener;
-  /** Bytes of responses waiting for room in the outgoing buffer (each its length + 64). */
+  /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
   waitingBytes: number;
 }
 
 const internals = new WeakMap<object, SessionInternals>();
 
 const REQUEST_SUFFIX = /-request$/;
-/** `readQueueLimit`'s default, and what each waiting response counts on top of its length. */
+/** The defaults of `readQueueLimit`, `writeQueueLimit` and `totalWriteQueueLimit`. */
 const DEFAULT_READ_QUEUE_LIMIT = 4 * 1024 * 1024;
-const WAITING_RESPONSE_OVERHEAD = 64;
-/**
- * Responses waiting for a client that still reads may take this many times
- * `readQueueLimit`: the runtime has already received the requests (it reads
- * whether or not the server does), so a client that pipelines far ahead of
- * its reading is answered from memory, up to this bound.
- */
-const WAITING_RESPONSES_FACTOR = 64;
+const DEFAULT_WRITE_QUEUE_LIMIT = 256 * 1024 * 1024;
+const DEFAULT_TOTAL_WRITE_QUEUE_LIMIT = 512 * 1024 * 1024;
+/** What each waiting response or push counts on top of its length. */
+const WAITING_WRITE_OVERHEAD = 64;
+const QUEUE_FULL_REASON = "read queue full: peer sends faster than it reads";
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -617,8 +647,12 @@ export class Server<A extends API = API> {
   #accepting = true;
   /** Sessions that have ended whose socket has not closed yet. */
   #lingering = 0;
-  /** Bytes of responses that may wait for one client (see `#reply`). */
-  readonly #waitingLimit: number;
+  /** Bounds of the writes waiting for room (see `#queueWrite`). */
+  readonly #writeQueueLimit: number;
+  readonly #totalWriteQueueLimit: number;
+  readonly #readQueueLimit: number;
+  /** Bytes of writes waiting for room, over all sessions. */
+  #waitingTotal = 0;
 
   /**
    * Makes a server.
@@ -631,8 +665,9 @@ export class Server<A extends API = API> {
   constructor(api: A, options: ServerOptions<A>) {
     this.#api = api;
     this.#options = options;
-    this.#waitingLimit = (options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT) *
-      WAITING_RESPONSES_FACTOR;
+    this.#readQueueLimit = options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT;
+    this.#writeQueueLimit = options.writeQueueLimit ?? DEFAULT_WRITE_QUEUE_LIMIT;
+    this.#totalWriteQueueLimit = options.totalWriteQueueLimit ?? DEFAULT_TOTAL_WRITE_QUEUE_LIMIT;
     this.#handlers = new Map();
     const known = Object.keys(api.definition);
     for (const [command, handle] of Object.entries(options.handlers)) {
@@ -751,7 +786,12 @@ export class Server<A extends API = API> {
       ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
       ...(o.readQueueLimit === undefined ? {} : { readQueueLimit: o.readQueueLimit }),
     });
-    const session = new Session<A>(String(++this.#nextSession), conn, info);
+    const session = new Session<A>(
+      String(++this.#nextSession),
+      conn,
+      info,
+      (text, signal): Promise<void> => this.#queueWrite(session, text, signal),
+    );
     this.#sessions.set(session.id, session);
     const ended = this.#run(session, conn);
     this.#ended.set(session.id, ended);
@@ -994,12 +1034,9 @@ export class Server<A extends API = API> {
 
   /**
    * Writes one response. It goes out at once unless the outgoing buffer is
-   * full; then it waits its turn, and the session keeps serving: the runtime
-   * delivers the client's requests whether or not the server reads them, so
-   * pausing would only move them to the read queue. Waiting responses are
-   * bounded by 64 x `readQueueLimit`; past it the client sends far faster
-   * than it reads and is closed with 1008. One that stops reading altogether
-   * is closed after `writeTimeoutMs` without progress (in `WSConn`).
+   * full; then it waits its turn (`#queueWrite`), and the session keeps
+   * serving: the runtime delivers the client's requests whether or not the
+   * server reads them, so pausing would only move them to the read queue.
    */
   #reply(session: Session<A>, command: string, id: string, payload: unknown): void {
     const inner = internals.get(session)!;
@@ -1017,16 +1054,37 @@ export class Server<A extends API = API> {
     } catch {
       return; // closed: nobody to answer
     }
-    const size = text.length + WAITING_RESPONSE_OVERHEAD;
-    if (inner.waitingBytes > 0 && inner.waitingBytes + size > this.#waitingLimit) {
-      session.close(1008, "read queue full: peer sends faster than it reads");
-      return;
+    // Rejected when closed, or closed for not reading (1008): the session ends.
+    this.#queueWrite(session, text).catch(() => {});
+  }
+
+  /**
+   * Writes `text` once the outgoing buffer has room, within the bounds of
+   * writes waiting for room: `writeQueueLimit` for this session (its first
+   * waiting write is always taken), `totalWriteQueueLimit` for the server
+   * (past it, a session already holding `readQueueLimit` is closed when it
+   * would add more). Past either, the session is closed with 1008.
+   */
+  #queueWrite(session: Session<A>, text: string, signal?: AbortSignal): Promise<void> {
+    const inner = internals.get(session)!;
+    const size = text.length + WAITING_WRITE_OVERHEAD;
+    const held = inner.waitingBytes;
+    if (
+      held > 0 && (held + size > this.#writeQueueLimit ||
+        (held >= this.#readQueueLimit && this.#waitingTotal + size > this.#totalWriteQueueLimit))
+    ) {
+      session.close(1008, QUEUE_FULL_REASON);
+      return Promise.reject(session.signal.reason);
     }
     inner.waitingBytes += size;
-    inner.conn.writeText(text).then(
-      () => inner.waitingBytes -= size,
-      () => {}, // closed, or closed for not reading (1008): the session ends
-    );
+    this.#waitingTotal += size;
+    const release = () => {
+      inner.waitingBytes -= size;
+      this.#waitingTotal -= size;
+    };
+    const written = inner.conn.writeText(text, signal);
+    written.then(release, release);
+    return written;
   }
 
   /** What the client may see of a handler's error; logs what the operator must see. */

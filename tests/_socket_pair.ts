@@ -42,6 +42,8 @@ export class TestSocket extends EventTarget implements WebSocketLike {
   readonly sent: Frame[] = [];
   /** The close status this end received or sent, once closed. */
   closeStatus: { code: number; reason: string } | undefined;
+  /** The close this end asked for (it reaches the peer after the frames sent before it). */
+  closeSent: { code: number; reason: string } | undefined;
   peer!: TestSocket;
   #held = false;
   /** Frames sent and not yet delivered (held, or waiting for the next task). */
@@ -83,6 +85,7 @@ export class TestSocket extends EventTarget implements WebSocketLike {
   closeFrame(code: number, reason = ""): void {
     if (this.readyState >= CLOSING) return;
     this.readyState = CLOSING;
+    this.closeSent = { code, reason };
     this.#closeAfterOutbox = { code, reason };
     this.#schedule();
   }

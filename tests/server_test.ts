@@ -6,11 +6,13 @@ import {
   errorf,
   type Handlers,
   ProtocolError,
+  Server,
   type StandardSchemaV1,
   unchecked,
 } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { delay, RawClient, rawConnect, startServer, waitFor } from "./_server.ts";
+import { socketPair } from "./_socket_pair.ts";
 
 const count: StandardSchemaV1<{ count: number }> = {
   "~standard": {
@@ -423,4 +425,82 @@ Deno.test("Session.request keeps the upgrade's headers readable after Deno's upg
   await conn.connect();
   assert.deepEqual(await conn.call("demo-echo-request", 1), 1);
   assert.deepEqual(seen, ["kept", srv.url.replace("ws:", "http:")]);
+});
+
+/** A session over the in-memory pair whose client reads nothing the server sends (held). */
+function heldClient(server: Server<typeof demoAPI>) {
+  const [client, serverEnd] = socketPair();
+  serverEnd.hold(); // the client does not read: the server's frames stay unsent
+  const served = server.serveSocket(serverEnd);
+  let n = 0;
+  const echo = (size: number) =>
+    client.send(
+      `{"header":{"command":"demo-echo-request","id":"${++n}"},"payload":"${"x".repeat(size)}"}`,
+    );
+  return { client, serverEnd, served, echo };
+}
+
+const smallQueues = {
+  handlers: demoHandlers,
+  writeHighWaterMark: 1024,
+  readQueueLimit: 2048,
+  writeTimeoutMs: 60_000,
+};
+
+Deno.test("Server closes a client over writeQueueLimit with 1008, pushes included", async () => {
+  const server = new Server(demoAPI, { ...smallQueues, writeQueueLimit: 16 * 1024 });
+  const { client, serverEnd, served, echo } = heldClient(server);
+  for (let i = 0; i < 40; i++) echo(1000); // 40 KB of answers for a client that reads none
+  await Promise.race([served, delay(5_000)]); // bounded: without the limit it waits 60 s
+  assert.deepEqual(serverEnd.closeSent, {
+    code: 1008,
+    reason: "read queue full: peer sends faster than it reads",
+  });
+  // The same bound holds for pushes a handler fires without awaiting.
+  const pushes = new Server(demoAPI, {
+    ...smallQueues,
+    writeQueueLimit: 16 * 1024,
+    handlers: {
+      ...demoHandlers,
+      "demo-echo-request": (payload, { session }) => {
+        for (let i = 0; i < 1000; i++) {
+          void session.push("demo-event-notification", { seq: i, pad: payload } as never)
+            .catch(() => {});
+        }
+        return null;
+      },
+    },
+  });
+  const held = heldClient(pushes);
+  held.echo(100);
+  await Promise.race([held.served, delay(5_000)]);
+  assert.equal(held.serverEnd.closeSent?.code, 1008);
+  client.drop();
+  held.client.drop();
+});
+
+Deno.test("Server totalWriteQueueLimit closes greedy clients and spares one that reads", async () => {
+  const server = new Server(demoAPI, {
+    ...smallQueues,
+    writeQueueLimit: 1024 * 1024,
+    totalWriteQueueLimit: 64 * 1024,
+  });
+  const greedy = [heldClient(server), heldClient(server), heldClient(server)];
+  const [readerEnd, readerServerEnd] = socketPair();
+  const readerServed = server.serveSocket(readerServerEnd);
+  await using reader = new Conn("ws://in-memory/", { api: demoAPI, webSocket: () => readerEnd });
+  await reader.connect();
+  for (let round = 0; round < 30; round++) {
+    for (const g of greedy) g.echo(1000);
+    assert.equal(await reader.call("demo-echo-request", round), round);
+  }
+  const closed = greedy.filter((g) => g.serverEnd.closeSent?.code === 1008);
+  // 90 KB of answers cannot wait under a 64 KB total: at least one greedy client is closed ...
+  assert.ok(closed.length >= 1, `closed ${closed.length}`);
+  // ... and the reader, which never holds answers, is untouched.
+  assert.ok(reader.isOnline);
+  for (const g of greedy) g.client.drop();
+  await Promise.all(greedy.map((g) => g.served));
+  await reader.close();
+  await readerServed;
 });
