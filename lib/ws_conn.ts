@@ -289,6 +289,16 @@ export class WSConn implements APIConn, AsyncDisposable {
   }
 
   /**
+   * Milliseconds since writes waiting for room last made progress (the
+   * outgoing buffer drained, or a waiting write went out); 0 when none wait.
+   */
+  get writeStalledMs(): number {
+    if (this.#writeHead === this.#writes.length) return 0;
+    if (this.#socket.bufferedAmount < this.#lastBuffered) return 0;
+    return Date.now() - this.#progressAt;
+  }
+
+  /**
    * Reads the next JSON document. Integers beyond 2^53 - 1 decode as `bigint`.
    *
    * @param signal Cancels the wait; the frame stays queued for the next read.
