@@ -4,20 +4,8 @@
  * that key too. Every signature is domain-separated and bound to the peer's
  * key and to fresh randomness, so it cannot be replayed or relayed.
  *
- * The exchange, one JSON message per frame (hex is lowercase):
- *
- * 1. client → `ed25519-hello`
- *    `{"userAgent", "publickey": <32 bytes>, "nonce": <16 random bytes>}`
- * 2. server → `ed25519-hello-challenge`
- *    `{"message": <challenge>, "publickey"?: <32 bytes>, "signature"?: <64 bytes>}`;
- *    challenge = 16 random bytes || UTF-8 `Hello: <client key hex>\nMessage: <text>\n`;
- *    the server signs `"wsrpc-ed25519-v1 server\n" || nonce || challenge`.
- * 3. client → `ed25519-hello-challenge-accepted` `{"signature": <64 bytes>}`
- *    over `"wsrpc-ed25519-v1 client\n" || challenge || server key (if sent)`.
- * 4. server → `ed25519-hello-complete` `{}`: verified and authorized.
- *
- * Either side may instead send `ed25519-error` `{"error": {"timestamp", "message"}}`
- * and give up.
+ * The four frames of the exchange, the signed bytes and the failures are in
+ * docs/wire-format.md ("The ed25519 handshake") and docs/close-codes.md.
  *
  * @module
  */
