@@ -381,7 +381,8 @@ export interface ServerOptions<A extends API = API> {
  *
  * @example The adapter's info, on the session
  * ```ts
- * import { Server, type ConnectionInfo } from "@wsrpc/protocol";
+ * import { Server } from "@wsrpc/protocol";
+ * import { type ConnectionInfo } from "@wsrpc/protocol/types";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
