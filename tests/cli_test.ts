@@ -8,7 +8,7 @@ import { publicKeyFromSecret, Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/deno.ts";
 
-const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../lib/cli/main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 interface Result {
