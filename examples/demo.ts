@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../lib/cli.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../lib/cli/main.ts", import.meta.url));
 const dir = await Deno.makeTempDir({ prefix: "wsrpc_demo_" });
 const decoder = new TextDecoder();
 

@@ -81,7 +81,8 @@ export function stringifyJSON(value: unknown): string {
   return text ?? "null";
 }
 
-function replaceBigInt(_key: string, value: unknown): unknown {
+/** A `JSON.stringify` replacer that writes `bigint` as a JSON integer. */
+export function replaceBigInt(_key: string, value: unknown): unknown {
   return typeof value === "bigint"
     ? (JSON as unknown as JSONWithRaw).rawJSON(value.toString())
     : value;

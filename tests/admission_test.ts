@@ -10,7 +10,7 @@ import { Conn, Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { delay, startServer } from "./_server.ts";
 
-const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../lib/cli/main.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

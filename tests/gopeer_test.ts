@@ -16,7 +16,7 @@ import { type ChildServer, startChild } from "./interop/_process.ts";
 const ROOT = new URL("../", import.meta.url);
 const PEER_DIR = new URL("../../shared/gopeer/", import.meta.url);
 const GOPEER = new URL(".tmp/gopeer/gopeer", ROOT).pathname;
-const CLI = new URL("lib/cli.ts", ROOT).pathname;
+const CLI = new URL("lib/cli/main.ts", ROOT).pathname;
 const BUN_SERVER = new URL("examples/bun/server.ts", ROOT).pathname;
 const BUN = Deno.env.get("BUN") ?? "bun";
 const DENO = Deno.execPath();

@@ -1,0 +1,23 @@
+/** How server-supplied values are shown: JSON text, a payload's error, a close status. */
+
+import { ProtocolError } from "../errors.ts";
+import { replaceBigInt } from "../_json.ts";
+import { safeText } from "../_safe_text.ts";
+
+/** JSON text of `value`, integers beyond 2^53 exact (bigint); indented when `pretty`. */
+export function formatJSON(value: unknown, pretty: boolean): string {
+  return JSON.stringify(value, replaceBigInt, pretty ? 2 : undefined) ?? "null";
+}
+
+/** The error a response payload carries, as one safe line, or undefined. */
+export function errorText(payload: unknown): string | undefined {
+  if (payload === null || typeof payload !== "object") return undefined;
+  const error = (payload as { error?: unknown }).error;
+  if (error === undefined || error === null) return undefined;
+  return safeText(ProtocolError.fromJSON(error)?.toString() ?? formatJSON(error, false));
+}
+
+/** A close code and its reason, quoted and safe: `1001 "server shutting down"`. */
+export function closeStatus(code: number, reason: string): string {
+  return `${code}${reason ? ` ${safeText(JSON.stringify(reason))}` : ""}`;
+}

@@ -1,0 +1,76 @@
+/** `wsrpc call URL COMMAND [PAYLOAD]`: send one request, print the response payload. */
+
+import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf, usage } from "./_errors.ts";
+import { callError, connect, CONNECTION_FLAGS } from "./_connect.ts";
+import { flagHelp, parseFlags, positionalCount } from "./_flags.ts";
+import type { CliIO } from "./_io.ts";
+import { errorText, formatJSON } from "./_output.ts";
+import { readPayload } from "./_payload.ts";
+
+const OUTPUT_FLAGS = {
+  pretty: { type: "boolean", help: "indent the output even when piped" },
+  compact: { type: "boolean", help: "one line even on a terminal" },
+} as const;
+
+const FLAGS = { ...OUTPUT_FLAGS, ...CONNECTION_FLAGS } as const;
+
+/** `wsrpc call --help`. */
+export const HELP = `wsrpc call: send one request and print the response payload
+
+Usage: wsrpc call URL COMMAND [PAYLOAD] [flags]
+
+Connects (reading the server's first message, as the protocol requires), sends
+COMMAND with PAYLOAD, and prints the response payload as JSON: indented on a
+terminal, one line when piped. A response whose payload carries "error" prints
+the payload, then the error's text on stderr, and exits 1.
+
+PAYLOAD is JSON text (default {}, as Go clients send for a request without
+parameters: Go servers in the tbcd style crash on a null request), @FILE to read
+it from a file, or - for stdin; put a payload that starts with "-" (a negative
+number) after --. Integers beyond 2^53 keep every digit, both ways.
+
+Examples:
+  wsrpc call ws://127.0.0.1:8080/v1/ws demo-ping-request '{"timestamp":1}'
+  wsrpc call ws://127.0.0.1:8080/v1/ws demo-echo-request @payload.json
+  echo '{"n":18446744073709551615}' | wsrpc call ws://127.0.0.1:8080/v1/ws demo-echo-request -
+
+Output flags:
+${flagHelp(OUTPUT_FLAGS)}
+
+Connection flags:
+${flagHelp(CONNECTION_FLAGS)}
+
+${EXIT_CODES_HELP}`;
+
+/** Runs `wsrpc call ARGS...`; returns the exit code. */
+export function run(args: string[], io: CliIO): Promise<number> {
+  return exitCodeOf(io, () => call(args, io));
+}
+
+async function call(args: string[], io: CliIO): Promise<number> {
+  const { flags, positionals } = parseFlags("call", FLAGS, args);
+  if (flags.help) {
+    io.print(HELP);
+    return ExitCode.OK;
+  }
+  positionalCount("call", positionals, 2, 3, "URL COMMAND [PAYLOAD]");
+  const [url, command, payloadArg] = positionals as [string, string, string | undefined];
+  if (command === "") throw usage("COMMAND is empty", "call");
+  const payload = await readPayload(payloadArg, "call", io);
+  const pretty = flags.pretty === true || (flags.compact !== true && io.isTerminal());
+  const { conn } = await connect("call", url, flags, io);
+  try {
+    let response: unknown;
+    try {
+      response = await conn.call(command, payload);
+    } catch (error) {
+      throw callError(command, error);
+    }
+    io.print(formatJSON(response, pretty));
+    const text = errorText(response);
+    if (text !== undefined) throw new CliError(text, ExitCode.Failed);
+    return ExitCode.OK;
+  } finally {
+    await conn.close();
+  }
+}
