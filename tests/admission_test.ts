@@ -9,6 +9,13 @@ import assert from "node:assert/strict";
 import { Conn, Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { delay, startServer } from "./_server.ts";
+import {
+  type AdmissionOptions,
+  type AdmissionState,
+  checkUpgrade,
+  hostName,
+  selectProtocol,
+} from "../lib/_admission.ts";
 
 const CLI = new URL("../lib/cli/main.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -288,4 +295,160 @@ Deno.test({
     assert.doesNotMatch(stderr, /Uncaught/);
     assert.match(stderr, /the listener on 127\.0\.0\.1:\d+ failed \(.*Too many open files/);
   },
+});
+
+// The pure admission rules of lib/_admission.ts, as tables: no server, no socket.
+
+const upgradeHeaders = {
+  upgrade: "websocket",
+  connection: "Upgrade",
+  "sec-websocket-version": "13",
+  "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+};
+
+Deno.test("checkUpgrade() refuses what it should, in order, and lets the rest upgrade", () => {
+  const open = { accepting: true, connections: 0 };
+  const cases: [
+    name: string,
+    headers: Record<string, string>,
+    options: AdmissionOptions,
+    state: AdmissionState,
+    expected: number | undefined,
+  ][] = [
+    ["a plain HTTP request", { host: "a.example" }, {}, open, 426],
+    [
+      "upgrade: WebSocket (any case)",
+      { ...upgradeHeaders, upgrade: "WebSocket" },
+      {},
+      open,
+      undefined,
+    ],
+    ["shutting down", upgradeHeaders, {}, { accepting: false, connections: 0 }, 503],
+    ["shutting down comes after 426", { host: "a" }, {}, { accepting: false, connections: 0 }, 426],
+    ["at maxConnections", upgradeHeaders, { maxConnections: 2 }, {
+      accepting: true,
+      connections: 2,
+    }, 503],
+    ["just under maxConnections", upgradeHeaders, { maxConnections: 2 }, {
+      accepting: true,
+      connections: 1,
+    }, undefined],
+    ["the default maxConnections is 10 000", upgradeHeaders, {}, {
+      accepting: true,
+      connections: 10_000,
+    }, 503],
+    [
+      "a Host outside allowedHosts",
+      { ...upgradeHeaders, host: "evil.example" },
+      { allowedHosts: ["localhost"] },
+      open,
+      421,
+    ],
+    [
+      "Host is checked before Origin",
+      { ...upgradeHeaders, host: "evil.example", origin: "https://evil.example" },
+      { allowedHosts: ["localhost"], origins: ["https://app.example"] },
+      open,
+      421,
+    ],
+    [
+      "an Origin outside origins",
+      { ...upgradeHeaders, origin: "https://evil.example" },
+      { origins: ["https://app.example"] },
+      open,
+      403,
+    ],
+    [
+      "an Origin in origins",
+      { ...upgradeHeaders, origin: "https://app.example" },
+      { origins: ["https://app.example"] },
+      open,
+      undefined,
+    ],
+    [
+      'origins: ["*"]',
+      { ...upgradeHeaders, origin: "https://any.example" },
+      { origins: ["*"] },
+      open,
+      undefined,
+    ],
+    [
+      "no origins: same-origin accepted",
+      { ...upgradeHeaders, host: "a.example:8080", origin: "http://a.example:8080" },
+      {},
+      open,
+      undefined,
+    ],
+    [
+      "no origins: cross-origin refused",
+      { ...upgradeHeaders, host: "a.example", origin: "https://b.example" },
+      {},
+      open,
+      403,
+    ],
+    ["an unparsable Origin", { ...upgradeHeaders, origin: "not a url" }, {}, open, 403],
+    [
+      "insecureSkipOriginCheck",
+      { ...upgradeHeaders, origin: "https://evil.example" },
+      { insecureSkipOriginCheck: true, origins: [] },
+      open,
+      undefined,
+    ],
+    [
+      "no Origin (not a browser)",
+      upgradeHeaders,
+      { origins: ["https://app.example"] },
+      open,
+      undefined,
+    ],
+  ];
+  for (const [name, headers, options, state, expected] of cases) {
+    const response = checkUpgrade(
+      new Request("http://a.example/v1/ws", { headers }),
+      options,
+      state,
+    );
+    assert.equal(response?.status, expected, name);
+  }
+  const refused = checkUpgrade(new Request("http://a.example/"), {}, open);
+  assert.equal(refused?.headers.get("upgrade"), "websocket", "426 names the upgrade it expects");
+});
+
+Deno.test("selectProtocol() picks the server's first choice among the offered", () => {
+  const cases: [
+    supported: string[] | undefined,
+    offered: string | undefined,
+    expected: string | undefined,
+  ][] = [
+    [["wsrpc.v2", "wsrpc.v1"], "wsrpc.v1, wsrpc.v2", "wsrpc.v2"],
+    [["wsrpc.v2", "wsrpc.v1"], "chat,wsrpc.v1", "wsrpc.v1"],
+    [["wsrpc.v2", "wsrpc.v1"], "chat", undefined],
+    [["wsrpc.v2"], undefined, undefined],
+    [[], "wsrpc.v2", undefined],
+    [undefined, "wsrpc.v2", undefined],
+  ];
+  for (const [supported, offered, expected] of cases) {
+    const headers: Record<string, string> = offered === undefined
+      ? {}
+      : { "sec-websocket-protocol": offered };
+    const request = new Request("http://a.example/", { headers });
+    assert.equal(selectProtocol(request, supported), expected, `${supported} / ${offered}`);
+  }
+});
+
+Deno.test("hostName() normalises a Host value, or refuses one that is not a plain host", () => {
+  const cases: [host: string, expected: string | undefined][] = [
+    ["Example.COM:80", "example.com"],
+    ["::1", "[::1]"],
+    ["[::1]:8080", "[::1]"],
+    ["127.0.0.1:1", "127.0.0.1"],
+    ["", undefined],
+    ["evil.example@localhost", undefined],
+    ["localhost/evil", undefined],
+    ["localhost?x", undefined],
+    ["localhost#x", undefined],
+    ["local host", undefined],
+    ["local\\host", undefined],
+  ];
+  for (const [host, expected] of cases) assert.equal(hostName(host), expected, host);
 });

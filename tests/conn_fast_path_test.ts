@@ -1,9 +1,9 @@
 // The fast paths added for `deno task bench` (bench/): `Conn.call` online
-// shares one timer among its calls' timeouts, and the server runs a
-// synchronous handler without a timer. Timeouts must still fire on time, per
-// call, whatever the order of their deadlines.
+// shares one timer among its calls' timeouts. Timeouts must still fire on
+// time, per call, whatever the order of their deadlines. (The server's
+// timer-free synchronous handlers are tested in router_test.ts.)
 import assert from "node:assert/strict";
-import { Conn, ProtocolError } from "../mod.ts";
+import { Conn } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { startServer } from "./_server.ts";
 
@@ -57,29 +57,4 @@ Deno.test("Conn.call: close() rejects pending calls and stops the shared timer",
   await conn.close(1000, "bye");
   await rejected;
   assert.equal(conn.pendingCalls, 0);
-});
-
-Deno.test("Server: sync, async and failing handlers still answer each request", async () => {
-  let sawSignal = false;
-  await using server = startServer(demoAPI, {
-    handlers: {
-      ...demoHandlers,
-      "demo-echo-request": (payload, { signal }) => {
-        sawSignal = signal instanceof AbortSignal && !signal.aborted;
-        return payload;
-      },
-      "demo-fail-request": () => {
-        throw new ProtocolError("sync failure");
-      },
-    },
-    requestTimeoutMs: 100,
-  });
-  await using conn = new Conn(server.url, { api: demoAPI });
-  await conn.connect();
-  assert.deepEqual(await conn.call("demo-echo-request", { a: 1 }), { a: 1 });
-  assert.ok(sawSignal, "a sync handler that reads its signal gets a live one");
-  await assert.rejects(conn.call("demo-fail-request", {}), /sync failure/);
-  // An async handler past requestTimeoutMs: the client gets a timeout error.
-  await assert.rejects(conn.call("demo-sleep-request", { ms: 1_000 }), /request timed out/);
-  assert.equal((await conn.call("demo-ping-request", { timestamp: 3 })).origintimestamp, 3);
 });

@@ -1,0 +1,337 @@
+/**
+ * What a {@linkcode Server} is configured with: its options, and the types
+ * of the handlers it routes requests to.
+ *
+ * @module
+ */
+
+import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
+import type { Authenticator } from "./message.ts";
+import type { Session } from "./session.ts";
+
+/**
+ * What a handler knows about its request.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example What a handler sees of its request
+ * ```ts
+ * import { Server, type RequestContext } from "@wsrpc/protocol";
+ * import { demoAPI } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: string[] = []; // what the server sends, on a tiny stand-in socket
+ * const socket = Object.assign(new EventTarget(), {
+ *   readyState: 1, bufferedAmount: 0, binaryType: "", send: (f: string) => void sent.push(f), close() {},
+ * });
+ * const describe = (_payload: unknown, ctx: RequestContext<typeof demoAPI>) =>
+ *   `${ctx.command} #${ctx.id} from ${ctx.session.remoteAddr}, aborted: ${ctx.signal.aborted}`;
+ * const server = new Server(demoAPI, { handlers: { "demo-echo-request": describe } });
+ * const served = server.serveSocket(socket, { remoteAddr: "192.0.2.7:50000" });
+ * const request = { header: { command: "demo-echo-request", id: "7" }, payload: null };
+ * socket.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(request) }));
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server answer
+ * assert.deepEqual(JSON.parse(sent[1]!), {
+ *   header: { command: "demo-echo-response", id: "7" },
+ *   payload: "demo-echo-request #7 from 192.0.2.7:50000, aborted: false",
+ * });
+ * socket.dispatchEvent(new CloseEvent("close", { code: 1000 })); // the client goes
+ * await served;
+ * ```
+ */
+export interface RequestContext<A extends API = API> {
+  /** The request id. */
+  readonly id: string;
+  /** The request command. */
+  readonly command: CommandOf<A>;
+  /** Aborts when the request times out, the client goes away, or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** The connection the request came on; `session.push` sends notifications. */
+  readonly session: Session<A>;
+}
+
+/**
+ * Handles one request command and returns the response payload. Throw a
+ * {@linkcode ProtocolError} (e.g. `requestErrorf`, `notFoundError`) to answer
+ * with that error; anything else thrown becomes an {@linkcode InternalError}:
+ * logged with a trace, the client sees only `internal error` and the trace.
+ *
+ * @typeParam A The server's API.
+ * @typeParam C The request command.
+ *
+ * @example A typed handler: its return value, or the error it throws, is the response
+ * ```ts
+ * import { defineAPI, requestErrorf, Server, unchecked, type Handler } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: string[] = []; // what the server sends, on a tiny stand-in socket
+ * const socket = Object.assign(new EventTarget(), {
+ *   readyState: 1, bufferedAmount: 0, binaryType: "", send: (f: string) => void sent.push(f), close() {},
+ * });
+ * const receive = (message: unknown) =>
+ *   socket.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ * const api = defineAPI({
+ *   "x-ping-request": unchecked<{ timestamp: number }>(),
+ *   "x-ping-response": unchecked<{ origintimestamp: number; timestamp: number }>(),
+ *   "x-upper-request": unchecked<string>(),
+ *   "x-upper-response": unchecked<string>(),
+ * });
+ * const upper: Handler<typeof api, "x-upper-request"> = (text) => {
+ *   if (text === "") throw requestErrorf("nothing to upper-case");
+ *   return text.toUpperCase();
+ * };
+ * const server = new Server(api, { handlers: { "x-upper-request": upper } });
+ * const served = server.serveSocket(socket);
+ * receive({ header: { command: "x-upper-request", id: "1" }, payload: "hi" });
+ * receive({ header: { command: "x-upper-request", id: "2" }, payload: "" });
+ * await new Promise((resolve) => setTimeout(resolve, 0)); // let the server answer
+ * const [, first, second] = sent.map((frame) => JSON.parse(frame).payload);
+ * assert.equal(first, "HI");
+ * assert.equal(second.error.message, "nothing to upper-case");
+ * socket.dispatchEvent(new CloseEvent("close", { code: 1000 })); // the client goes
+ * await served;
+ * ```
+ */
+export type Handler<A extends API, C extends CommandOf<A>> = (
+  payload: PayloadOf<A, C>,
+  context: RequestContext<A>,
+) =>
+  | PayloadOf<A, ResponseCommandOf<A, C>>
+  | Promise<PayloadOf<A, ResponseCommandOf<A, C>>>;
+
+/**
+ * Request command to handler. Each `x-request` is answered with `x-response`.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example Routing: each request to its handler, answered with its response command
+ * ```ts
+ * import { defineAPI, Server, unchecked, type Handlers, type PingRequest, type PingResponse } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: string[] = []; // what the server sends, on a tiny stand-in socket
+ * const socket = Object.assign(new EventTarget(), {
+ *   readyState: 1, bufferedAmount: 0, binaryType: "", send: (f: string) => void sent.push(f),
+ *   close(code: number, reason: string) {
+ *     socket.readyState = 3;
+ *     socket.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   },
+ * });
+ * const receive = (message: unknown) =>
+ *   socket.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ * const api = defineAPI({
+ *   "x-ping-request": unchecked<PingRequest>(),
+ *   "x-ping-response": unchecked<PingResponse>(),
+ *   "x-quit-request": unchecked<null>(), // no handler for it
+ *   "x-quit-response": unchecked<null>(),
+ * });
+ * const handlers: Handlers<typeof api> = {
+ *   "x-ping-request": ({ timestamp }) => ({ origintimestamp: timestamp, timestamp: 2 }),
+ * };
+ * const server = new Server(api, { handlers });
+ * const served = server.serveSocket(socket);
+ * const [session] = server.sessions.values();
+ * receive({ header: { command: "x-ping-request", id: "1" }, payload: { timestamp: 1 } });
+ * receive({ header: { command: "x-quit-request", id: "2" }, payload: null });
+ * await served;
+ * assert.deepEqual(JSON.parse(sent[1]!), {
+ *   header: { command: "x-ping-response", id: "1" },
+ *   payload: { origintimestamp: 1, timestamp: 2 },
+ * });
+ * // A request without a handler is not answered: it closes the connection.
+ * assert.equal(sent.length, 2);
+ * assert.deepEqual(await session?.closed, {
+ *   code: 1008,
+ *   reason: 'invalid command: no handler for "x-quit-request"',
+ * });
+ * ```
+ */
+export type Handlers<A extends API> = {
+  [C in RequestCommandOf<A>]?: Handler<A, C>;
+};
+
+/**
+ * Options for {@linkcode Server}.
+ *
+ * @typeParam A The server's API.
+ *
+ * @example
+ * ```ts
+ * import { Server, type ServerOptions } from "@wsrpc/protocol";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ServerOptions<typeof demoAPI> = {
+ *   handlers: demoHandlers,
+ *   maxInFlight: 16,
+ *   origins: ["https://app.example"],
+ * };
+ * const server = new Server(demoAPI, options);
+ * const upgrade = (origin: string) =>
+ *   new Request("http://localhost/v1/ws", {
+ *     headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
+ *       "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", origin },
+ *   });
+ * assert.equal(server.checkRequest(upgrade("https://app.example")), undefined); // allowed
+ * assert.equal(server.checkRequest(upgrade("https://evil.example"))?.status, 403);
+ * ```
+ */
+export interface ServerOptions<A extends API = API> {
+  /** The request handlers. */
+  handlers: Handlers<A>;
+  /** Runs a handshake (such as ed25519) on each connection before traffic. */
+  authenticator?: Authenticator;
+  /**
+   * Decides whether an authenticated session may proceed; refused sessions
+   * are closed with 4100 `invalid public key`.
+   */
+  authorize?: (session: Session<A>) => boolean | Promise<boolean>;
+  /**
+   * The command of the ping sent first on every connection, with id "0".
+   * By default the API's command ending in `-ping-request`.
+   */
+  pingCommand?: string;
+  /**
+   * Time a handler may take before the client gets a timeout error and the
+   * handler's signal aborts; 0 for none.
+   *
+   * @default {60_000}
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Requests one connection may have in flight; past it a request is answered
+   * at once with the error `too many requests in flight`.
+   *
+   * @default {64}
+   */
+  maxInFlight?: number;
+  /**
+   * Open connections at most; past it upgrades get HTTP 503. A connection
+   * the server has closed still counts until its socket has closed: a client
+   * that stops reading keeps the close frame queued behind unsent data, and
+   * its socket (with up to `writeHighWaterMark` of unsent data) stays open
+   * until the client reads or goes away.
+   *
+   * @default {10_000}
+   */
+  maxConnections?: number;
+  /**
+   * Time for the authenticator's handshake; past it the connection is closed
+   * with 4100.
+   *
+   * @default {15_000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Time a connection may send nothing before it is closed with 1008
+   * `idle timeout`; 0 for none.
+   *
+   * @default {0}
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Largest incoming message, in bytes; larger closes with 1009.
+   *
+   * @default {512 * 1024}
+   */
+  readLimit?: number;
+  /**
+   * Deepest JSON nesting accepted; deeper closes with 1009.
+   *
+   * @default {64}
+   */
+  maxDepth?: number;
+  /**
+   * Unsent bytes per connection before writes wait for the client to read.
+   *
+   * @default {4 * 1024 * 1024}
+   */
+  writeHighWaterMark?: number;
+  /**
+   * How long the outgoing buffer may stay full without draining (the client
+   * reads nothing) before that client is closed with 1008. A client that
+   * keeps reading is never timed out.
+   *
+   * @default {30_000}
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Bytes of requests a connection may have queued unread (during the
+   * handshake, before the session reads them), each counted as its length
+   * plus 64; past it the client is closed with 1008 `read queue full`. Once
+   * serving, the server answers every request: what finds the outgoing
+   * buffer full waits, within `writeQueueLimit`.
+   *
+   * @default {4 * 1024 * 1024}
+   */
+  readQueueLimit?: number;
+  /**
+   * Bytes of responses and pushes one connection may have waiting for room
+   * in its outgoing buffer (each counted as its length plus 64). The runtime
+   * receives a client's requests whether or not the server reads them, so a
+   * client that pipelines far ahead of its reading is answered from memory,
+   * up to this bound; past it the client is closed with 1008 `read queue
+   * full`. A client holding at least `readQueueLimit` of them whose buffer
+   * has not drained for a third of `writeTimeoutMs` (10 s) is closed the same
+   * way when it would add more (it sends but does not read); one that stops
+   * reading altogether is closed after `writeTimeoutMs` without progress.
+   *
+   * @default {256 * 1024 * 1024}
+   */
+  writeQueueLimit?: number;
+  /**
+   * Bytes of responses and pushes waiting across all connections. Past it,
+   * a connection that holds at least `readQueueLimit` of them is closed with
+   * 1008 `read queue full` when it would add more, so that many greedy
+   * clients together cannot exhaust the process's memory while clients that
+   * keep up are not touched.
+   *
+   * @default {512 * 1024 * 1024}
+   */
+  totalWriteQueueLimit?: number;
+  /**
+   * Browser origins allowed to connect (`"*"` for any). Without it, a request
+   * that carries an `Origin` header must be same-origin (its host equal to
+   * `Host`); requests without `Origin` (non-browser clients) are accepted.
+   * Refused upgrades get HTTP 403.
+   */
+  origins?: string[];
+  /**
+   * Host names this server answers to: the `Host` header's name must be one
+   * of them (any port; case-insensitive; IPv6 with or without brackets),
+   * e.g. `["localhost", "127.0.0.1", "[::1]"]`. Other upgrades get HTTP 421
+   * (Misdirected Request), checked before `Origin`: this stops DNS
+   * rebinding, where an attacker's page re-resolves its own name to this
+   * server, so that its `Origin` and `Host` agree and pass the same-origin
+   * check. By default any host.
+   */
+  allowedHosts?: string[];
+  /**
+   * WebSocket subprotocols the server speaks, most preferred first. The first
+   * of them that the client offers (`Sec-WebSocket-Protocol`) is selected and
+   * echoed, as RFC 6455 §4.2.2 requires (browsers refuse a connection whose
+   * offered protocols get no answer). A client offering none of them, or none
+   * at all, is served without a subprotocol.
+   *
+   * @default {[]}
+   */
+  protocols?: string[];
+  /**
+   * Accept any `Origin`. Only safe when every endpoint authenticates in-band
+   * (an authenticator) and nothing relies on cookies.
+   *
+   * @default {false}
+   */
+  insecureSkipOriginCheck?: boolean;
+  /**
+   * Logs errors the operator must see: internal errors (with their cause)
+   * and traced protocol errors. Request errors are not logged.
+   *
+   * @default {console.error}
+   */
+  onError?: (error: Error, session: Session<A>) => void;
+  /** Called when a session has passed the handshake and authorization. */
+  onSessionOpen?: (session: Session<A>) => void;
+  /** Called when a session ends, with the close status. */
+  onSessionClose?: (session: Session<A>, status: { code: number; reason: string }) => void;
+}
