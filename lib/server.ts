@@ -26,8 +26,8 @@ import {
   type PeerIdentity,
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
-import { type WebSocketLike, WSConn } from "./ws_conn.ts";
-import { type FrameListener, listenFrames } from "./_frame_listener.ts";
+import type { WebSocketLike } from "./_socket.ts";
+import { type FrameListener, FrameSocket } from "./_frames.ts";
 import { randomTrace } from "./_bytes.ts";
 import { safeLines, safeText } from "./_safe_text.ts";
 
@@ -475,7 +475,7 @@ export class Session<A extends API = API> {
   readonly remoteAddr: string | undefined;
   /** The upgrade request, when the adapter passed it. */
   readonly request: Request | undefined;
-  readonly #conn: WSConn;
+  readonly #conn: FrameSocket;
   readonly #write: (text: string, signal?: AbortSignal) => Promise<void>;
   readonly #controller = new AbortController();
   #peer: PeerIdentity | undefined;
@@ -491,7 +491,7 @@ export class Session<A extends API = API> {
    */
   constructor(
     id: string,
-    conn: WSConn,
+    conn: FrameSocket,
     info: ConnectionInfo,
     write: (text: string, signal?: AbortSignal) => Promise<void> = (text, signal) =>
       conn.writeText(text, signal),
@@ -577,7 +577,7 @@ export class Session<A extends API = API> {
 
 /** What the server keeps of each session, out of its public surface. */
 interface SessionInternals {
-  conn: WSConn;
+  conn: FrameSocket;
   /** Requests in flight, for the limit and for shutdown. */
   inFlight: Set<unknown>;
   setPeer(peer: PeerIdentity): void;
@@ -779,7 +779,7 @@ export class Server<A extends API = API> {
    */
   serveSocket(socket: WebSocketLike, info: ConnectionInfo = {}): Promise<void> {
     const o = this.#options;
-    const conn = new WSConn(socket, {
+    const conn = new FrameSocket(socket, {
       readLimit: o.readLimit ?? DEFAULT_READ_LIMIT,
       ...(o.maxDepth === undefined ? {} : { maxDepth: o.maxDepth }),
       ...(o.writeHighWaterMark === undefined ? {} : { writeHighWaterMark: o.writeHighWaterMark }),
@@ -816,7 +816,7 @@ export class Server<A extends API = API> {
     await Promise.all(this.#ended.values());
   }
 
-  async #run(session: Session<A>, conn: WSConn): Promise<void> {
+  async #run(session: Session<A>, conn: FrameSocket): Promise<void> {
     try {
       if (await this.#admit(session, conn)) {
         this.#options.onSessionOpen?.(session);
@@ -841,7 +841,7 @@ export class Server<A extends API = API> {
   }
 
   /** Handshake and authorization; false when the session was refused and closed. */
-  async #admit(session: Session<A>, conn: WSConn): Promise<boolean> {
+  async #admit(session: Session<A>, conn: FrameSocket): Promise<boolean> {
     const { authenticator, authorize } = this.#options;
     if (authenticator) {
       const timeout = deadline(
@@ -886,7 +886,7 @@ export class Server<A extends API = API> {
    * responses wait in order for room, within `readQueueLimit` (see `#reply`).
    * The session's signal aborts as soon as the connection ends.
    */
-  #serve(session: Session<A>, conn: WSConn): Promise<void> {
+  #serve(session: Session<A>, conn: FrameSocket): Promise<void> {
     const inner = internals.get(session)!;
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     let lastSeen = Date.now();
@@ -914,7 +914,7 @@ export class Server<A extends API = API> {
           resolve();
         },
       };
-      listenFrames(conn, inner.listener);
+      conn.listen(inner.listener);
     });
   }
 
