@@ -4,11 +4,13 @@
  * `{"header":{"command","id"},"payload"}`; responses carry the request's id;
  * messages without an id are pushes.
  *
- * This module is runtime-neutral: the client ({@linkcode Conn}), framing
- * ({@linkcode read}, {@linkcode write}), API definitions
- * ({@linkcode defineAPI}), the error model and the server core
- * ({@linkcode Server}), and the ed25519 authenticator. Runtime adapters live in
- * `@wsrpc/protocol/deno` and `@wsrpc/protocol/bun`; the demo API in `@wsrpc/protocol/demo`.
+ * This module is runtime-neutral and lists every name it exports below: the
+ * client ({@linkcode Conn}), framing ({@linkcode read}, {@linkcode write},
+ * {@linkcode WSConn}), API definitions ({@linkcode defineAPI}), the server core
+ * ({@linkcode Server}), the error model and close codes, and the ed25519
+ * authenticator. Subpaths: `./deno` and `./bun` (runtime adapters, both
+ * `createHandler`), `./ed25519` (keys, signatures and the handshake's options),
+ * `./types` (type-level helpers for generic code), `./demo` (the demo API).
  *
  * @example A typed call
  * ```ts ignore
@@ -27,12 +29,42 @@
  * @module
  */
 
-export * from "./lib/message.ts";
-export * from "./lib/errors.ts";
-export * from "./lib/api.ts";
-export * from "./lib/framing.ts";
-export * from "./lib/ws_conn.ts";
-export * from "./lib/conn.ts";
-export * from "./lib/server.ts";
-export * from "./lib/ed25519_keys.ts";
-export * from "./lib/ed25519_authenticator.ts";
+// Client
+export { Conn } from "./lib/conn.ts";
+export type { CallOptions, ConnOptions, KeepaliveOptions, ReconnectOptions } from "./lib/conn.ts";
+
+// Framing and transport
+export { read, write } from "./lib/framing.ts";
+export { WSConn } from "./lib/ws_conn.ts";
+export type { WebSocketLike, WSConnOptions } from "./lib/ws_conn.ts";
+export type { APIConn, Message, PingRequest, PingResponse } from "./lib/message.ts";
+
+// API definitions
+export { defineAPI, schemalessAPI, unchecked } from "./lib/api.ts";
+export type { API, StandardSchemaV1 } from "./lib/api.ts";
+
+// Server core
+export { Server, Session } from "./lib/server.ts";
+export type { Handler, Handlers, RequestContext, ServerOptions } from "./lib/server.ts";
+
+// Errors and close codes
+export {
+  ConnectionClosedError,
+  errorf,
+  HandshakeError,
+  InternalError,
+  InvalidCommandError,
+  notFoundError,
+  ProtocolError,
+  requestError,
+  requestErrorf,
+} from "./lib/errors.ts";
+export { CloseCode } from "./lib/close_code.ts";
+
+// Authentication (keys and options: @wsrpc/protocol/ed25519)
+export type { Authenticator, PeerIdentity } from "./lib/message.ts";
+export {
+  ed25519Client,
+  ed25519Server,
+  PublicKeyRefusedError,
+} from "./lib/ed25519_authenticator.ts";

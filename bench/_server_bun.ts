@@ -11,7 +11,7 @@
 import process from "node:process";
 import { Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
-import { createBunHandler } from "../lib/bun.ts";
+import { createHandler } from "../lib/bun.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
 
@@ -75,7 +75,7 @@ async function makeOptions(): Promise<Options> {
       }),
     });
     sessions = () => server.sessions.size;
-    return createBunHandler(server) as unknown as Options;
+    return createHandler(server) as unknown as Options;
   }
   if (mode === "capnweb") {
     // Bun resolves capnweb's "bun" export condition; Deno's checker sees the plain one.

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { CloseCode, ConnectionClosedError } from "./errors.ts";
+import { CloseCode } from "./close_code.ts";
+import { ConnectionClosedError } from "./errors.ts";
 import { nestsDeeperThan, parseJSON, stringifyJSON, utf8LongerThan } from "./_json.ts";
 import { type APIConn, DEFAULT_READ_LIMIT } from "./message.ts";
 import type { CloseInfo, WebSocketLike, WSConnOptions } from "./_socket.ts";
@@ -30,9 +31,6 @@ const CLOSING = 2;
 /** Bytes counted per queued message on top of its length (string header, queue slot). */
 const QUEUED_MESSAGE_OVERHEAD = 64;
 const MAX_CLOSE_REASON_BYTES = 123; // RFC 6455 §5.5: control frame payload 125, minus the code
-/** Reported when the close frame carried no code, or the socket was gone before we looked. */
-const NO_STATUS_RECEIVED = 1005;
-const ABNORMAL_CLOSURE = 1006;
 
 /**
  * One JSON document per text frame over a socket (the engine of the public
@@ -88,7 +86,7 @@ export class FrameSocket implements APIConn {
     socket.addEventListener("message", (e) => this.#onMessage(e as MessageEvent));
     socket.addEventListener("close", (e) => this.#onClose(e as CloseEvent));
     if (socket.readyState >= CLOSING) {
-      this.#onClose({ code: ABNORMAL_CLOSURE, reason: "" } as CloseEvent);
+      this.#onClose({ code: CloseCode.AbnormalClosure, reason: "" } as CloseEvent);
     }
   }
 
@@ -105,6 +103,11 @@ export class FrameSocket implements APIConn {
   /** Bytes written and not yet sent. */
   get bufferedAmount(): number {
     return this.#socket.bufferedAmount;
+  }
+
+  /** Milliseconds since waiting writes last made progress; 0 when none wait. */
+  get writeStalledMs(): number {
+    return this.#out.stalledMs;
   }
 
   /** Reads the next JSON document; text that is not JSON closes with 1007 and throws `SyntaxError`. */
@@ -222,7 +225,7 @@ export class FrameSocket implements APIConn {
 
   #onClose(event: CloseEvent): void {
     if (this.#closeInfo !== undefined) return;
-    const info = { code: event.code || NO_STATUS_RECEIVED, reason: event.reason ?? "" };
+    const info = { code: event.code || CloseCode.NoStatusReceived, reason: event.reason ?? "" };
     this.#closeInfo = info;
     this.#failure ??= new ConnectionClosedError(info.code, info.reason);
     this.#unsent = undefined;

@@ -133,7 +133,8 @@ export interface WSConnOptions {
  *
  * @example The status a binary frame closes with
  * ```ts
- * import { WSConn, type CloseInfo } from "@wsrpc/protocol";
+ * import { WSConn } from "@wsrpc/protocol";
+ * import { type CloseInfo } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * // An in-memory stand-in for the peer's end of the socket.

@@ -52,6 +52,16 @@ export class WriteQueue {
     this.#timedOut = timedOut;
   }
 
+  /**
+   * Milliseconds since waiting writes last made progress (the outgoing buffer
+   * drained, or a waiting write went out); 0 when none wait.
+   */
+  get stalledMs(): number {
+    if (this.#head === this.#writes.length) return 0;
+    if (this.#socket.bufferedAmount < this.#lastBuffered) return 0;
+    return Date.now() - this.#progressAt;
+  }
+
   /** Sends `text` now and returns true, unless writes wait or the buffer is over the mark. */
   trySend(text: string): boolean {
     this.#averageSize += (text.length - this.#averageSize) / 16;

@@ -54,7 +54,8 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
  *
  * @example
  * ```ts
- * import { defineAPI, type StandardResult } from "@wsrpc/protocol";
+ * import { defineAPI } from "@wsrpc/protocol";
+ * import { type StandardResult } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * // A validator returns a StandardResult; an API built on it rejects on `issues`.
@@ -82,7 +83,8 @@ export type StandardResult<Output> =
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type Unchecked } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked } from "@wsrpc/protocol";
+ * import { type Unchecked } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const schema: Unchecked<{ seq: number }> = unchecked<{ seq: number }>();
@@ -105,7 +107,8 @@ export interface Unchecked<T> {
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type PayloadSchema, type StandardSchemaV1 } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, type StandardSchemaV1 } from "@wsrpc/protocol";
+ * import { type PayloadSchema } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const name: StandardSchemaV1<string> = {
@@ -131,7 +134,8 @@ export type PayloadSchema<T = unknown> =
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type APIDefinition } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked } from "@wsrpc/protocol";
+ * import { type APIDefinition } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const definition: APIDefinition = { "demo-ping-request": unchecked() };
@@ -149,7 +153,8 @@ export type APIDefinition = Readonly<Record<string, PayloadSchema>>;
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type Infer } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked } from "@wsrpc/protocol";
+ * import { type Infer } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const schema = unchecked<{ n: number }>();
@@ -199,7 +204,9 @@ export interface API<D extends APIDefinition = APIDefinition> {
  *
  * @example
  * ```ts
- * import { defineAPI, encodeMessage, unchecked, type CommandOf } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked } from "@wsrpc/protocol";
+ * import { encodeMessage } from "./framing.ts";
+ * import { type CommandOf } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-ping-request": unchecked() });
@@ -218,7 +225,8 @@ export type CommandOf<A> = A extends API<infer D> ? keyof D & string : never;
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, write, type APIConn, type PayloadOf } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked, write, type APIConn } from "@wsrpc/protocol";
+ * import { type PayloadOf } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-sum-request": unchecked<{ a: number; b: number }>() });
@@ -242,7 +250,8 @@ export type PayloadOf<A, C extends string> = A extends API<infer D>
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type ResponseCommandOf } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked } from "@wsrpc/protocol";
+ * import { type ResponseCommandOf } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-ping-request": unchecked(), "a-ping-response": unchecked() });
@@ -261,7 +270,8 @@ export type ResponseCommandOf<A, C extends string> = C extends `${infer P}-reque
  *
  * @example
  * ```ts
- * import { defineAPI, unchecked, type RequestCommandOf } from "@wsrpc/protocol";
+ * import { defineAPI, unchecked } from "@wsrpc/protocol";
+ * import { type RequestCommandOf } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const api = defineAPI({ "a-ping-request": unchecked(), "a-ping-response": unchecked() });

@@ -2,7 +2,7 @@
  * The Bun adapter: mount a {@linkcode Server} in `Bun.serve`.
  *
  * Bun delivers WebSocket events at server level, as callbacks on a
- * `ServerWebSocket`, not as events on a `WebSocket`. {@linkcode createBunHandler}
+ * `ServerWebSocket`, not as events on a `WebSocket`. {@linkcode createHandler}
  * returns the `fetch` and `websocket` options for `Bun.serve`: `fetch` checks
  * and upgrades the request, and the `websocket` callbacks feed a small
  * `WebSocket`-shaped shim per socket (kept with `ws.data`) to the same server
@@ -20,11 +20,11 @@
  * @example
  * ```ts ignore
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler } from "@wsrpc/protocol/bun";
+ * import { createHandler } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  *
  * const server = new Server(demoAPI, { handlers: demoHandlers });
- * const bun = Bun.serve({ port: 8080, ...createBunHandler(server, { path: "/v1/ws" }) });
+ * const bun = Bun.serve({ port: 8080, ...createHandler(server, { path: "/v1/ws" }) });
  * // later: await server.shutdown(); bun.stop();
  * ```
  *
@@ -34,7 +34,10 @@
 import type { API } from "./api.ts";
 import type { ConnectionInfo, Server } from "./server.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
-import { routeRequest } from "./_route.ts";
+import { CloseCode } from "./close_code.ts";
+import { type AdapterOptions, routeRequest } from "./_route.ts";
+
+export type { AdapterOptions };
 
 /**
  * The part of Bun's `ServerWebSocket` that the adapter uses.
@@ -44,7 +47,7 @@ import { routeRequest } from "./_route.ts";
  * @example
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler, type BunServerWebSocket, type BunSocketData } from "@wsrpc/protocol/bun";
+ * import { createHandler, type BunServerWebSocket, type BunSocketData } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
@@ -57,7 +60,7 @@ import { routeRequest } from "./_route.ts";
  *   close: () => {},
  * };
  * const server = new Server(demoAPI, { handlers: demoHandlers });
- * const { websocket } = createBunHandler(server);
+ * const { websocket } = createHandler(server);
  * websocket.open(ws);
  * websocket.message(ws, '{"header":{"command":"demo-echo-request","id":"1"},"payload":"hi"}');
  * while (sent.length < 2) await new Promise((r) => setTimeout(r, 1));
@@ -93,13 +96,13 @@ export interface BunServerWebSocket<T = unknown> {
  * @example
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler, type BunServerLike } from "@wsrpc/protocol/bun";
+ * import { createHandler, type BunServerLike } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
  * // A Bun server that refuses the upgrade: the handler answers 400.
  * const refusing: BunServerLike = { upgrade: () => false };
- * const { fetch } = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
+ * const { fetch } = createHandler(new Server(demoAPI, { handlers: demoHandlers }));
  * const request = new Request("http://localhost/", {
  *   headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
  *     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
@@ -120,14 +123,14 @@ export interface BunServerLike {
  * @example
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler, type BunServerLike, type BunSocketData } from "@wsrpc/protocol/bun";
+ * import { createHandler, type BunServerLike, type BunSocketData } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
  * // What the handler attaches to the upgrade, for its websocket handlers to read back.
  * let data: BunSocketData | undefined;
  * const bun: BunServerLike = { upgrade: (_req, options) => (data = options?.data as BunSocketData, true) };
- * const { fetch } = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
+ * const { fetch } = createHandler(new Server(demoAPI, { handlers: demoHandlers }));
  * const request = new Request("http://localhost/v1/ws", {
  *   headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13",
  *     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
@@ -144,17 +147,17 @@ export interface BunSocketData {
 }
 
 /**
- * The `websocket` option of `Bun.serve` that {@linkcode createBunHandler} returns.
+ * The `websocket` option of `Bun.serve` that {@linkcode createHandler} returns.
  *
  * @example
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler, type BunWebSocketHandler } from "@wsrpc/protocol/bun";
+ * import { createHandler, type BunWebSocketHandler } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
  * const server = new Server(demoAPI, { handlers: demoHandlers, readLimit: 1 << 20 });
- * const websocket: BunWebSocketHandler = createBunHandler(server).websocket;
+ * const websocket: BunWebSocketHandler = createHandler(server).websocket;
  * assert.equal(websocket.maxPayloadLength, 1 << 20);
  * ```
  */
@@ -179,11 +182,11 @@ export interface BunWebSocketHandler {
  * @example
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler, type BunHandler } from "@wsrpc/protocol/bun";
+ * import { createHandler, type BunHandler } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const handler: BunHandler = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }));
+ * const handler: BunHandler = createHandler(new Server(demoAPI, { handlers: demoHandlers }));
  * // A plain GET is not an upgrade: 426, before Bun is asked to upgrade.
  * const response = await handler.fetch(new Request("http://localhost/"), { upgrade: () => true });
  * assert.equal(response?.status, 426);
@@ -200,26 +203,23 @@ export interface BunHandler {
 }
 
 /**
- * Options for {@linkcode createBunHandler}.
+ * Options for Bun's {@linkcode createHandler}: the routing both adapters
+ * share ({@linkcode AdapterOptions}) and Bun's own frame options.
  *
  * @example
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler, type BunHandlerOptions } from "@wsrpc/protocol/bun";
+ * import { createHandler, type BunAdapterOptions } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const options: BunHandlerOptions = { path: "/v1/ws", perMessageDeflate: true };
- * const { fetch, websocket } = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }), options);
+ * const options: BunAdapterOptions = { path: "/v1/ws", perMessageDeflate: true };
+ * const { fetch, websocket } = createHandler(new Server(demoAPI, { handlers: demoHandlers }), options);
  * assert.equal((await fetch(new Request("http://localhost/elsewhere"), { upgrade: () => true }))?.status, 404);
  * assert.ok(websocket.perMessageDeflate);
  * ```
  */
-export interface BunHandlerOptions {
-  /** Only this path upgrades; other paths get 404 (or the fallback). By default every path upgrades. */
-  path?: string;
-  /** Answers requests that are not WebSocket upgrades (by default 426). */
-  fallback?: (request: Request) => Response | Promise<Response>;
+export interface BunAdapterOptions extends AdapterOptions {
   /**
    * Largest incoming frame Bun buffers, in bytes. Bun refuses a larger frame
    * itself, before buffering it, and closes with 1009 `Received too big
@@ -235,6 +235,13 @@ export interface BunHandlerOptions {
    */
   perMessageDeflate?: boolean;
 }
+
+/**
+ * Options for {@linkcode createHandler}.
+ *
+ * @deprecated Use {@linkcode BunAdapterOptions}.
+ */
+export type BunHandlerOptions = BunAdapterOptions;
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -306,7 +313,7 @@ class BunSocket implements WebSocketLike {
   onClose(code: number, reason: string): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
-    this.#emit("close", { code, reason, wasClean: code !== 1006 });
+    this.#emit("close", { code, reason, wasClean: code !== CloseCode.AbnormalClosure });
   }
 
   #emit(type: string, fields: Record<string, unknown>): void {
@@ -338,30 +345,30 @@ class BunSocket implements WebSocketLike {
  * @example Serving the demo API on Bun
  * ```ts ignore
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler } from "@wsrpc/protocol/bun";
+ * import { createHandler } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  *
  * const server = new Server(demoAPI, { handlers: demoHandlers });
- * const bun = Bun.serve({ hostname: "127.0.0.1", port: 0, ...createBunHandler(server, { path: "/v1/ws" }) });
+ * const bun = Bun.serve({ hostname: "127.0.0.1", port: 0, ...createHandler(server, { path: "/v1/ws" }) });
  * console.log(`ws://127.0.0.1:${bun.port}/v1/ws`);
  * ```
  *
  * @example The handler's shape
  * ```ts
  * import { Server } from "@wsrpc/protocol";
- * import { createBunHandler } from "@wsrpc/protocol/bun";
+ * import { createHandler } from "@wsrpc/protocol/bun";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
- * const handler = createBunHandler(new Server(demoAPI, { handlers: demoHandlers }), { path: "/v1/ws" });
+ * const handler = createHandler(new Server(demoAPI, { handlers: demoHandlers }), { path: "/v1/ws" });
  * const bun = { upgrade: () => true };
  * const response = await handler.fetch(new Request("http://localhost/other"), bun);
  * assert.equal(response?.status, 404);
  * ```
  */
-export function createBunHandler<A extends API>(
+export function createHandler<A extends API>(
   server: Server<A>,
-  options: BunHandlerOptions = {},
+  options: BunAdapterOptions = {},
 ): BunHandler {
   const maxPayloadLength = options.maxPayloadLength ?? server.readLimit;
   if (!Number.isSafeInteger(maxPayloadLength) || maxPayloadLength <= 0) {
@@ -421,3 +428,10 @@ export function createBunHandler<A extends API>(
     websocket,
   };
 }
+
+/**
+ * The Bun adapter's handler factory under its former name.
+ *
+ * @deprecated Use {@linkcode createHandler}, the name both adapters share.
+ */
+export const createBunHandler: typeof createHandler = createHandler;

@@ -23,18 +23,16 @@ import {
   Conn,
   ConnectionClosedError,
   type ConnOptions,
-  decodeKey,
   ed25519Client,
   ed25519Server,
-  generateKeyPair,
   HandshakeError,
   ProtocolError,
-  publicKeyFromSecret,
   schemalessAPI,
   Server,
-  STATUS_HANDSHAKE_ERR,
   type WebSocketLike,
 } from "../mod.ts";
+import { decodeKey, generateKeyPair, publicKeyFromSecret } from "./ed25519.ts";
+import { STATUS_HANDSHAKE_ERR } from "./errors.ts";
 import { serve as serveDeno, type WsrpcHttpServer } from "./deno.ts";
 import { demoAPI, demoHandlers } from "./demo.ts";
 import { safeLines, safeText } from "./_safe_text.ts";

@@ -43,7 +43,8 @@ const PUSH_OVERHEAD = 64;
  *
  * @example A factory for a WebSocket implementation of your own
  * ```ts
- * import { Conn, type WebSocketFactory } from "@wsrpc/protocol";
+ * import { Conn } from "@wsrpc/protocol";
+ * import { type WebSocketFactory } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * // An in-memory stand-in for the server's end of the socket.

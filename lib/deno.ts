@@ -27,33 +27,16 @@
 
 import type { API } from "./api.ts";
 import type { Server } from "./server.ts";
-import { routeRequest } from "./_route.ts";
+import { type AdapterOptions, routeRequest } from "./_route.ts";
+
+export type { AdapterOptions };
 
 /**
  * Options for {@linkcode createHandler}.
  *
- * @example
- * ```ts
- * import { Server } from "@wsrpc/protocol";
- * import { createHandler, type HandlerOptions } from "@wsrpc/protocol/deno";
- * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
- * import assert from "node:assert/strict";
- *
- * const server = new Server(demoAPI, { handlers: demoHandlers });
- * const options: HandlerOptions = { path: "/v1/ws" };
- * const handle = createHandler(server, options);
- * assert.equal((await handle(new Request("http://localhost/other"))).status, 404); // not the path
- * assert.equal((await handle(new Request("http://localhost/v1/ws"))).status, 426); // not an upgrade
- * const withFallback = createHandler(server, { ...options, fallback: () => new Response("hello") });
- * assert.equal(await (await withFallback(new Request("http://localhost/other"))).text(), "hello");
- * ```
+ * @deprecated Use {@linkcode AdapterOptions}, the name both adapters share.
  */
-export interface HandlerOptions {
-  /** Only this path upgrades; other paths get 404. By default every path upgrades. */
-  path?: string;
-  /** Answers requests that are not WebSocket upgrades (by default 426). */
-  fallback?: (request: Request) => Response | Promise<Response>;
-}
+export type HandlerOptions = AdapterOptions;
 
 /**
  * Upgrades one request to a WebSocket served by `server`, or answers it with
@@ -137,7 +120,7 @@ function upgrade<A extends API>(
  */
 export function createHandler<A extends API>(
   server: Server<A>,
-  options: HandlerOptions = {},
+  options: AdapterOptions = {},
 ): (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response> {
   return (request, info) =>
     routeRequest(request, options) ?? upgradeWebSocket(server, request, info);
@@ -160,7 +143,7 @@ export function createHandler<A extends API>(
  * await http.shutdown();
  * ```
  */
-export interface ServeOptions extends HandlerOptions {
+export interface ServeOptions extends AdapterOptions {
   /** The address to listen on. @default {"0.0.0.0"} */
   hostname?: string;
   /** The port; 0 picks a free one (kept when the listener restarts). @default {8000} */

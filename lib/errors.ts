@@ -5,8 +5,11 @@
  * @module
  */
 
+import { CloseCode } from "./close_code.ts";
 import { formatf } from "./_format.ts";
 import { randomTrace } from "./_bytes.ts";
+
+export { CloseCode };
 
 /**
  * The protocol's wire error, `{"timestamp", "trace"?, "message"}`, carried in a
@@ -335,21 +338,21 @@ export class ConnectionClosedError extends Error {
  * Close code a server uses when it refuses an authenticated key, or the
  * handshake fails (Go `StatusHandshakeErr`).
  *
- * @example
+ * @example The code is CloseCode.HandshakeError
  * ```ts
- * import { STATUS_HANDSHAKE_ERR } from "@wsrpc/protocol";
+ * import { STATUS_HANDSHAKE_ERR } from "./errors.ts";
  * import assert from "node:assert/strict";
  * assert.equal(STATUS_HANDSHAKE_ERR, 4100);
  * ```
  */
-export const STATUS_HANDSHAKE_ERR = 4100;
+export const STATUS_HANDSHAKE_ERR: 4100 = CloseCode.HandshakeError;
 
 /**
  * The close status for a refused public key (Go `PublicKeyAuthError`).
  *
- * @example
+ * @example The code and reason a refused key gets
  * ```ts
- * import { PUBLIC_KEY_AUTH_ERROR } from "@wsrpc/protocol";
+ * import { PUBLIC_KEY_AUTH_ERROR } from "@wsrpc/protocol/ed25519";
  * import assert from "node:assert/strict";
  * assert.deepEqual(PUBLIC_KEY_AUTH_ERROR, { code: 4100, reason: "invalid public key" });
  * ```
@@ -357,44 +360,6 @@ export const STATUS_HANDSHAKE_ERR = 4100;
 export const PUBLIC_KEY_AUTH_ERROR: Readonly<{ code: number; reason: string }> = Object.freeze({
   code: STATUS_HANDSHAKE_ERR,
   reason: "invalid public key",
-});
-
-/**
- * The close codes wsrpc uses, each with the situation it names.
- *
- * @example
- * ```ts
- * import { CloseCode } from "@wsrpc/protocol";
- * import assert from "node:assert/strict";
- * assert.equal(CloseCode.MessageTooBig, 1009);
- * ```
- */
-export const CloseCode: Readonly<{
-  /** 1000: closed by the user. */
-  Normal: 1000;
-  /** 1001: the server is shutting down. */
-  GoingAway: 1001;
-  /** 1003: a binary frame arrived; the protocol is text only. */
-  UnsupportedData: 1003;
-  /** 1007: a frame was not valid JSON. */
-  InvalidPayload: 1007;
-  /** 1008: an invalid command or header, or a limit of the peer's making (flood, slow reader, idle). */
-  PolicyViolation: 1008;
-  /** 1009: a message over the read limit, or nested too deeply. */
-  MessageTooBig: 1009;
-  /** 1011: the server failed. */
-  InternalError: 1011;
-  /** 4100: the handshake failed or the key was refused. */
-  HandshakeError: 4100;
-}> = Object.freeze({
-  Normal: 1000,
-  GoingAway: 1001,
-  UnsupportedData: 1003,
-  InvalidPayload: 1007,
-  PolicyViolation: 1008,
-  MessageTooBig: 1009,
-  InternalError: 1011,
-  HandshakeError: 4100,
 });
 
 /** Eight random bytes as 16 lowercase hex characters. */

@@ -19,7 +19,8 @@ import type { APIConn, Message } from "./message.ts";
  *
  * @example
  * ```ts
- * import { decodeMessage, schemalessAPI } from "@wsrpc/protocol";
+ * import { decodeMessage } from "./framing.ts";
+ * import { schemalessAPI } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const incoming = await decodeMessage(schemalessAPI, {
@@ -38,7 +39,8 @@ export type Incoming<A extends API = API> = {
  *
  * @example
  * ```ts
- * import { read, schemalessAPI, type APIConn, type FramingOptions } from "@wsrpc/protocol";
+ * import { read, schemalessAPI, type APIConn } from "@wsrpc/protocol";
+ * import { type FramingOptions } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const silent: APIConn = {
@@ -142,7 +144,7 @@ export async function write<A extends API, C extends CommandOf<A>>(
  *
  * @example
  * ```ts
- * import { messageOf } from "@wsrpc/protocol";
+ * import { messageOf } from "./framing.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(
@@ -170,7 +172,7 @@ export function messageOf(command: string, id: string, payload: unknown): Messag
  *
  * @example
  * ```ts
- * import { encodeMessage } from "@wsrpc/protocol";
+ * import { encodeMessage } from "./framing.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(
@@ -203,7 +205,8 @@ export function encodeMessage(command: string, id: string, payload: unknown): st
  *
  * @example Refusing a malformed header
  * ```ts
- * import { decodeMessage, schemalessAPI, InvalidCommandError } from "@wsrpc/protocol";
+ * import { decodeMessage } from "./framing.ts";
+ * import { schemalessAPI, InvalidCommandError } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => decodeMessage(schemalessAPI, { header: { command: "x", id: 5 } }), InvalidCommandError);
@@ -211,7 +214,8 @@ export function encodeMessage(command: string, id: string, payload: unknown): st
  *
  * @example Keys in another case, as Go's encoding/json accepts them
  * ```ts
- * import { decodeMessage, schemalessAPI } from "@wsrpc/protocol";
+ * import { decodeMessage } from "./framing.ts";
+ * import { schemalessAPI } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const text = '{"Header":{"Command":"demo-ping-request","ID":"5"},"Payload":{"timestamp":1}}';

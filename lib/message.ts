@@ -10,7 +10,9 @@
  *
  * @example Naming a command
  * ```ts
- * import { decodeMessage, schemalessAPI, type Command } from "@wsrpc/protocol";
+ * import { decodeMessage } from "./framing.ts";
+ * import { schemalessAPI } from "@wsrpc/protocol";
+ * import { type Command } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const command: Command = "tbcapi-ping-request";
@@ -25,7 +27,9 @@ export type Command = string;
  *
  * @example A request header
  * ```ts
- * import { decodeMessage, schemalessAPI, type Header } from "@wsrpc/protocol";
+ * import { decodeMessage } from "./framing.ts";
+ * import { schemalessAPI } from "@wsrpc/protocol";
+ * import { type Header } from "@wsrpc/protocol/types";
  * import assert from "node:assert/strict";
  *
  * const header: Header = { command: "tbcapi-ping-request", id: "1" };
@@ -48,7 +52,8 @@ export interface Header {
  *
  * @example A push message
  * ```ts
- * import { encodeMessage, type Message } from "@wsrpc/protocol";
+ * import { encodeMessage } from "./framing.ts";
+ * import { type Message } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
  * const message: Message<{ seq: number }> = {
@@ -104,7 +109,8 @@ export interface APIConn {
  *
  * @example The identity an ed25519 handshake establishes
  * ```ts
- * import { ed25519Client, ed25519Server, encodeHex, generateKeyPair } from "@wsrpc/protocol";
+ * import { ed25519Client, ed25519Server } from "@wsrpc/protocol";
+ * import { encodeHex, generateKeyPair } from "@wsrpc/protocol/ed25519";
  * import type { APIConn, PeerIdentity } from "@wsrpc/protocol";
  * import assert from "node:assert/strict";
  *
@@ -271,7 +277,7 @@ export interface PingResponse {
  *
  * @example
  * ```ts
- * import { WS_CONNECT_TIMEOUT_MS } from "@wsrpc/protocol";
+ * import { WS_CONNECT_TIMEOUT_MS } from "./message.ts";
  * import assert from "node:assert/strict";
  * assert.equal(WS_CONNECT_TIMEOUT_MS, 20_000);
  * ```
@@ -282,7 +288,7 @@ export const WS_CONNECT_TIMEOUT_MS = 20_000;
  *
  * @example
  * ```ts
- * import { WS_HANDSHAKE_TIMEOUT_MS } from "@wsrpc/protocol";
+ * import { WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
  * import assert from "node:assert/strict";
  * assert.equal(WS_HANDSHAKE_TIMEOUT_MS, 15_000);
  * ```
@@ -293,7 +299,7 @@ export const WS_HANDSHAKE_TIMEOUT_MS = 15_000;
  *
  * @example
  * ```ts
- * import { DEFAULT_READ_LIMIT } from "@wsrpc/protocol";
+ * import { DEFAULT_READ_LIMIT } from "./message.ts";
  * import assert from "node:assert/strict";
  * assert.equal(DEFAULT_READ_LIMIT, 512 * 1024);
  * ```

@@ -311,8 +311,10 @@ export interface ServerOptions<A extends API = API> {
    * receives a client's requests whether or not the server reads them, so a
    * client that pipelines far ahead of its reading is answered from memory,
    * up to this bound; past it the client is closed with 1008 `read queue
-   * full`. A client that stops reading altogether is closed after
-   * `writeTimeoutMs` without progress, whatever it holds.
+   * full`. A client holding at least `readQueueLimit` of them whose buffer
+   * has not drained for a third of `writeTimeoutMs` (10 s) is closed the same
+   * way when it would add more (it sends but does not read); one that stops
+   * reading altogether is closed after `writeTimeoutMs` without progress.
    *
    * @default {256 * 1024 * 1024}
    */
@@ -379,7 +381,8 @@ export interface ServerOptions<A extends API = API> {
  *
  * @example The adapter's info, on the session
  * ```ts
- * import { Server, type ConnectionInfo } from "@wsrpc/protocol";
+ * import { Server } from "@wsrpc/protocol";
+ * import { type ConnectionInfo } from "@wsrpc/protocol/types";
  * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
  * import assert from "node:assert/strict";
  *
@@ -594,6 +597,7 @@ const REQUEST_SUFFIX = /-request$/;
 const DEFAULT_READ_QUEUE_LIMIT = 4 * 1024 * 1024;
 const DEFAULT_WRITE_QUEUE_LIMIT = 256 * 1024 * 1024;
 const DEFAULT_TOTAL_WRITE_QUEUE_LIMIT = 512 * 1024 * 1024;
+const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 /** What each waiting response or push counts on top of its length. */
 const WAITING_WRITE_OVERHEAD = 64;
 const QUEUE_FULL_REASON = "read queue full: peer sends faster than it reads";
@@ -653,6 +657,8 @@ export class Server<A extends API = API> {
   readonly #readQueueLimit: number;
   /** Bytes of writes waiting for room, over all sessions. */
   #waitingTotal = 0;
+  /** How long a session holding `readQueueLimit` of waiting writes may go without draining. */
+  readonly #stallMs: number;
 
   /**
    * Makes a server.
@@ -668,6 +674,7 @@ export class Server<A extends API = API> {
     this.#readQueueLimit = options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT;
     this.#writeQueueLimit = options.writeQueueLimit ?? DEFAULT_WRITE_QUEUE_LIMIT;
     this.#totalWriteQueueLimit = options.totalWriteQueueLimit ?? DEFAULT_TOTAL_WRITE_QUEUE_LIMIT;
+    this.#stallMs = (options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS) / 3;
     this.#handlers = new Map();
     const known = Object.keys(api.definition);
     for (const [command, handle] of Object.entries(options.handlers)) {
@@ -1063,7 +1070,9 @@ export class Server<A extends API = API> {
    * writes waiting for room: `writeQueueLimit` for this session (its first
    * waiting write is always taken), `totalWriteQueueLimit` for the server
    * (past it, a session already holding `readQueueLimit` is closed when it
-   * would add more). Past either, the session is closed with 1008.
+   * would add more), and time: a session holding `readQueueLimit` whose
+   * buffer has not drained for a third of `writeTimeoutMs` is not reading
+   * and may add nothing more. Past any of them, it is closed with 1008.
    */
   #queueWrite(session: Session<A>, text: string, signal?: AbortSignal): Promise<void> {
     const inner = internals.get(session)!;
@@ -1071,7 +1080,9 @@ export class Server<A extends API = API> {
     const held = inner.waitingBytes;
     if (
       held > 0 && (held + size > this.#writeQueueLimit ||
-        (held >= this.#readQueueLimit && this.#waitingTotal + size > this.#totalWriteQueueLimit))
+        (held >= this.#readQueueLimit &&
+          (this.#waitingTotal + size > this.#totalWriteQueueLimit ||
+            inner.conn.writeStalledMs >= this.#stallMs)))
     ) {
       session.close(1008, QUEUE_FULL_REASON);
       return Promise.reject(session.signal.reason);

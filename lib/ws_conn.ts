@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CloseCode } from "./errors.ts";
+import { CloseCode } from "./close_code.ts";
 import type { APIConn } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
 import type { CloseInfo, WebSocketLike, WSConnOptions } from "./_socket.ts";
@@ -72,6 +72,14 @@ export class WSConn implements APIConn, AsyncDisposable {
   /** Bytes written and not yet sent. */
   get bufferedAmount(): number {
     return this.#frames.bufferedAmount;
+  }
+
+  /**
+   * Milliseconds since writes waiting for room last made progress (the
+   * outgoing buffer drained, or a waiting write went out); 0 when none wait.
+   */
+  get writeStalledMs(): number {
+    return this.#frames.writeStalledMs;
   }
 
   /**

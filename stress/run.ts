@@ -1,6 +1,6 @@
 /**
  * `deno task stress`: the long forms of the six reliability scenarios
- * (RELIABILITY.md). Everything runs on 127.0.0.1, is bounded in count and
+ * (docs/reliability.md). Everything runs on 127.0.0.1, is bounded in count and
  * time, and stops by itself (a watchdog ends the run after 15 minutes).
  *
  * Usage: `deno task stress [scenario...] [--quick] [--json FILE]`, where a

@@ -24,7 +24,7 @@ const s = btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_"
   "",
 );
 if (fromBase64url(s).join() !== b.join()) throw new Error("b64");
-const mod = await import("../mod.ts");
+const mod = await import("../lib/ed25519.ts");
 const kp = await mod.generateKeyPair();
 const signature = await mod.sign(new TextEncoder().encode("m"), kp.secretKey);
 if (!await mod.verify(signature, new TextEncoder().encode("m"), kp.publicKey)) {

@@ -1,5 +1,5 @@
 /**
- * `createBunHandler()` under Deno, against fakes of Bun's `Server` and
+ * `createHandler()` under Deno, against fakes of Bun's `Server` and
  * `ServerWebSocket`: what `fetch` answers, and how the `websocket` callbacks
  * drive the server core (first ping, requests, binary frames, backpressure
  * through `send` returning -1 and `drain`). The same adapter runs for real
@@ -12,7 +12,9 @@ import {
   type BunServerWebSocket,
   type BunSocketData,
   createBunHandler,
+  createHandler,
 } from "../lib/bun.ts";
+import { createHandler as createDenoHandler } from "../lib/deno.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 
 type DemoAPI = typeof demoAPI;
@@ -64,9 +66,15 @@ function fakeBun(upgraded: unknown[], accept = true): BunServerLike {
 
 const upgradeHeaders = { upgrade: "websocket", connection: "Upgrade" };
 
-Deno.test("createBunHandler() answers 404, 426, 403 and 400 before upgrading", async () => {
+Deno.test("createHandler() is the name both adapters export; createBunHandler is its alias", () => {
+  assert.equal(createBunHandler, createHandler);
+  assert.equal(typeof createDenoHandler, "function");
+  assert.notEqual(createDenoHandler, createHandler); // the same name, one per runtime
+});
+
+Deno.test("createHandler() answers 404, 426, 403 and 400 before upgrading", async () => {
   const server = new Server(demoAPI, { handlers: demoHandlers });
-  const { fetch } = createBunHandler(server, { path: "/v1/ws" });
+  const { fetch } = createHandler(server, { path: "/v1/ws" });
   const upgraded: unknown[] = [];
   const bun = fakeBun(upgraded);
   assert.equal(
@@ -87,9 +95,9 @@ Deno.test("createBunHandler() answers 404, 426, 403 and 400 before upgrading", a
   await server.shutdown();
 });
 
-Deno.test("createBunHandler() upgrades with the request and address in ws.data", async () => {
+Deno.test("createHandler() upgrades with the request and address in ws.data", async () => {
   const server = new Server(demoAPI, { handlers: demoHandlers });
-  const { fetch } = createBunHandler(server);
+  const { fetch } = createHandler(server);
   const upgraded: unknown[] = [];
   const request = new Request("http://h/any", { headers: upgradeHeaders });
   assert.equal(await fetch(request, fakeBun(upgraded)), undefined); // Bun sends the 101
@@ -99,21 +107,21 @@ Deno.test("createBunHandler() upgrades with the request and address in ws.data",
   await server.shutdown();
 });
 
-Deno.test("createBunHandler() takes maxPayloadLength from the server's readLimit", () => {
+Deno.test("createHandler() takes maxPayloadLength from the server's readLimit", () => {
   const server = new Server(demoAPI, { handlers: demoHandlers, readLimit: 4096 });
-  assert.equal(createBunHandler(server).websocket.maxPayloadLength, 4096);
+  assert.equal(createHandler(server).websocket.maxPayloadLength, 4096);
   assert.equal(
-    createBunHandler(server, { maxPayloadLength: 99 }).websocket.maxPayloadLength,
+    createHandler(server, { maxPayloadLength: 99 }).websocket.maxPayloadLength,
     99,
   );
   const defaults = new Server(demoAPI, { handlers: demoHandlers });
-  assert.equal(createBunHandler(defaults).websocket.maxPayloadLength, 512 * 1024);
+  assert.equal(createHandler(defaults).websocket.maxPayloadLength, 512 * 1024);
   assert.equal(
-    createBunHandler(server, { perMessageDeflate: true }).websocket.perMessageDeflate,
+    createHandler(server, { perMessageDeflate: true }).websocket.perMessageDeflate,
     true,
   );
   for (const bad of [0, -1, 1.5, NaN]) {
-    assert.throws(() => createBunHandler(server, { maxPayloadLength: bad }), RangeError);
+    assert.throws(() => createHandler(server, { maxPayloadLength: bad }), RangeError);
   }
 });
 
@@ -122,7 +130,7 @@ async function session(
   withBufferedAmount = true,
 ) {
   const server = new Server(demoAPI, { handlers: demoHandlers, onError: () => {}, ...options });
-  const { websocket } = createBunHandler(server);
+  const { websocket } = createHandler(server);
   const ws = new FakeSocket(
     { request: new Request("http://h/v1/ws"), remoteAddr: "127.0.0.1:1" },
     withBufferedAmount,
@@ -132,7 +140,7 @@ async function session(
   return { server, websocket, ws, ping };
 }
 
-Deno.test("createBunHandler() websocket: ping first, then answers requests", async () => {
+Deno.test("createHandler() websocket: ping first, then answers requests", async () => {
   const { server, websocket, ws, ping } = await session();
   assert.deepEqual(ping.header, { command: "demo-ping-request", id: "0" });
   const [s] = server.sessions.values();
@@ -151,7 +159,7 @@ Deno.test("createBunHandler() websocket: ping first, then answers requests", asy
   assert.equal(server.sessions.size, 0);
 });
 
-Deno.test("createBunHandler() websocket: a binary frame closes with 1003", async () => {
+Deno.test("createHandler() websocket: a binary frame closes with 1003", async () => {
   const { server, websocket, ws } = await session();
   websocket.message(ws, new Uint8Array([1, 2, 3]));
   assert.deepEqual(ws.closedWith, [1003, "expected text message"]);
@@ -159,9 +167,9 @@ Deno.test("createBunHandler() websocket: a binary frame closes with 1003", async
   await server.shutdown();
 });
 
-Deno.test("createBunHandler() websocket: ignores sockets it did not upgrade", () => {
+Deno.test("createHandler() websocket: ignores sockets it did not upgrade", () => {
   const server = new Server(demoAPI, { handlers: demoHandlers });
-  const { websocket } = createBunHandler(server);
+  const { websocket } = createHandler(server);
   const foreign = new FakeSocket({ request: new Request("http://h/") }, true);
   const other = { ...foreign, data: { mine: true }, send: foreign.send, close: foreign.close };
   websocket.open(other as unknown as BunServerWebSocket);
@@ -172,7 +180,7 @@ Deno.test("createBunHandler() websocket: ignores sockets it did not upgrade", ()
 
 for (const withBufferedAmount of [true, false]) {
   const how = withBufferedAmount ? "getBufferedAmount()" : "send() returning -1 and drain";
-  Deno.test(`createBunHandler() websocket: backpressure through ${how}`, async (t) => {
+  Deno.test(`createHandler() websocket: backpressure through ${how}`, async (t) => {
     const { server, websocket, ws } = await session(
       { writeHighWaterMark: 100, writeTimeoutMs: 300 },
       withBufferedAmount,

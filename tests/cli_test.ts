@@ -4,7 +4,8 @@
  * `wsrpc serve --port 0` subprocess; output and exit codes are asserted.
  */
 import assert from "node:assert/strict";
-import { publicKeyFromSecret, Server } from "../mod.ts";
+import { publicKeyFromSecret } from "../lib/ed25519.ts";
+import { Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/deno.ts";
 

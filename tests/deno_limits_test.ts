@@ -1,6 +1,6 @@
 /**
  * Runtime limits of Deno that wsrpc cannot fix, pinned by tests that record
- * today's behaviour (RELIABILITY.md, "Runtime limits"): when a Deno upgrade
+ * today's behaviour (docs/reliability.md, "Runtime limits"): when a Deno upgrade
  * fixes one, its test fails and the note can go.
  */
 import assert from "node:assert/strict";
@@ -93,7 +93,7 @@ Deno.test("Deno serves an unmasked client frame (RFC 6455 §5.1 says fail the co
     const reply = await client.nextFrame();
     // Today (Deno 2.9.6): the frame is accepted and answered. Once Deno fails
     // the connection as §5.1 requires, this is a close frame (1002): then
-    // update RELIABILITY.md's runtime limits and turn this into a check of 1002.
+    // update docs/reliability.md's runtime limits and turn this into a check of 1002.
     assert.equal(reply.opcode, 1, `opcode ${reply.opcode}: has Deno started refusing it?`);
     assert.deepEqual(JSON.parse(decoder.decode(reply.payload)), {
       header: { command: "demo-echo-response", id: "1" },

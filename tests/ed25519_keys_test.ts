@@ -8,10 +8,10 @@ import {
   generateKeyPair,
   isValidPublicKey,
   publicKeyFromSecret,
-  resolveEd25519Backend,
   sign,
   verify,
 } from "../lib/ed25519_keys.ts";
+import { resolveEd25519Backend } from "../lib/_ed25519_backend.ts";
 
 interface Vector {
   name: string;

@@ -13,17 +13,19 @@ import {
   ConnectionClosedError,
   defineAPI,
   ed25519Client,
-  type Ed25519ClientOptions,
-  type Ed25519KeyPair,
   ed25519Server,
-  type Ed25519ServerOptions,
-  generateKeyPair,
   type Handlers,
   HandshakeError,
   type ServerOptions,
-  sign,
   unchecked,
 } from "../mod.ts";
+import {
+  type Ed25519ClientOptions,
+  type Ed25519KeyPair,
+  type Ed25519ServerOptions,
+  generateKeyPair,
+  sign,
+} from "../lib/ed25519.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { RawClient, startServer, type TestServer } from "./_server.ts";
 import { concat } from "../lib/_bytes.ts";

@@ -8,13 +8,12 @@ import {
   InvalidCommandError,
   notFoundError,
   ProtocolError,
-  PUBLIC_KEY_AUTH_ERROR,
   requestError,
   requestErrorf,
-  STATUS_HANDSHAKE_ERR,
-  WS_CONNECT_TIMEOUT_MS,
-  WS_HANDSHAKE_TIMEOUT_MS,
 } from "../mod.ts";
+import { PUBLIC_KEY_AUTH_ERROR } from "../lib/ed25519.ts";
+import { STATUS_HANDSHAKE_ERR } from "../lib/errors.ts";
+import { WS_CONNECT_TIMEOUT_MS, WS_HANDSHAKE_TIMEOUT_MS } from "../lib/message.ts";
 
 Deno.test("ProtocolError has the Go wire shape and text form", async (t) => {
   await t.step("without a trace: trace omitted, text is the message", () => {

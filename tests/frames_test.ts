@@ -273,8 +273,11 @@ Deno.test("FrameSocket closes with 1008 when the peer reads nothing for writeTim
   const { frames, server } = serverFrames({ writeHighWaterMark: 1024, writeTimeoutMs: 50 });
   server.hold();
   while (frames.sendText(jsonOfLength(100)));
+  assert.equal(frames.writeStalledMs, 0, "no write waits yet");
   const failures: unknown[] = [];
   frames.queueText('"queued"', () => false, (e) => failures.push(e));
+  await tick(20);
+  assert.ok(frames.writeStalledMs >= 15, `stalled ${frames.writeStalledMs} ms`);
   const error = await frames.writeText('"waited"').catch((e) => e);
   assert.ok(error instanceof ConnectionClosedError);
   assert.equal(error.code, 1008);

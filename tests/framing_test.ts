@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import {
   type APIConn,
-  decodeMessage,
   defineAPI,
-  encodeMessage,
   InvalidCommandError,
-  messageOf,
   read,
   schemalessAPI,
   type StandardSchemaV1,
   unchecked,
   write,
 } from "../mod.ts";
+import { decodeMessage, encodeMessage, messageOf } from "../lib/framing.ts";
 import { goKeyMatches } from "../lib/_go_keys.ts";
 
 const api = defineAPI({

@@ -2,7 +2,7 @@
  * Reliability and security under load, faults and hostile input: every
  * server limit checked over a real socket, the regressions the stress suite
  * found, and the short forms of the six scenarios in `stress/` (the long
- * forms run under `deno task stress`; figures in RELIABILITY.md).
+ * forms run under `deno task stress`; figures in docs/reliability.md).
  */
 import assert from "node:assert/strict";
 import {

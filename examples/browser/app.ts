@@ -5,7 +5,8 @@
  * the demo API, and logs each step on the page. The outcome is also left in
  * `globalThis.wsrpcDemo` for automated checks.
  */
-import { Conn, ed25519Client, generateKeyPair, ProtocolError } from "../../mod.ts";
+import { Conn, ed25519Client, ProtocolError } from "../../mod.ts";
+import { generateKeyPair } from "../../lib/ed25519.ts";
 import { demoAPI } from "../../lib/demo.ts";
 
 /** The part of the DOM this script uses (typed here: Deno's type check has no DOM lib). */

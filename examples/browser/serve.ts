@@ -9,7 +9,8 @@
  * `startBrowserDemo` is exported for the browser test.
  */
 import { parseArgs } from "node:util";
-import { encodeHex, generateKeyPair, Server, type Session } from "../../mod.ts";
+import { encodeHex, generateKeyPair } from "../../lib/ed25519.ts";
+import { Server, type Session } from "../../mod.ts";
 import { ed25519Server } from "../../lib/ed25519_authenticator.ts";
 import { createHandler } from "../../lib/deno.ts";
 import { demoAPI, demoHandlers } from "../../lib/demo.ts";

@@ -12,7 +12,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { Server } from "../../mod.ts";
-import { type BunHandler, createBunHandler } from "../../lib/bun.ts";
+import { type BunHandler, createHandler } from "../../lib/bun.ts";
 import { demoAPI, demoHandlers } from "../../lib/demo.ts";
 import { ed25519Server } from "../../lib/ed25519_authenticator.ts";
 
@@ -52,7 +52,7 @@ const server = new Server(demoAPI, {
 const bun = Bun.serve({
   hostname: values.host,
   port: Number(values.port),
-  ...createBunHandler(server, { path: values.path }),
+  ...createHandler(server, { path: values.path }),
 });
 console.log(`ws://${values.host}:${bun.port}${values.path}`);
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Conn, Server } from "../../mod.ts";
-import { createBunHandler } from "../../lib/bun.ts";
+import { createHandler } from "../../lib/bun.ts";
 import { demoAPI, demoHandlers } from "../../lib/demo.ts";
 import { afterEach, Bun, describe, test } from "./_harness.ts";
 
@@ -54,7 +54,7 @@ function start(options: { allowedHosts?: string[]; onError?: (error: Error) => v
   const http = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    ...createBunHandler(server, { path: "/v1/ws" }),
+    ...createHandler(server, { path: "/v1/ws" }),
   });
   cleanups.push(async () => {
     await server.shutdown({ graceMs: 0 });

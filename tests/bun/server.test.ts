@@ -1,5 +1,5 @@
 /**
- * The Bun adapter under Bun: `createBunHandler` in a real `Bun.serve` on
+ * The Bun adapter under Bun: `createHandler` in a real `Bun.serve` on
  * 127.0.0.1 port 0, with `Conn` (Bun's global `WebSocket`) and raw sockets as
  * clients. Run with `bun test tests/bun`.
  */
@@ -16,7 +16,7 @@ import {
   type Session,
   unchecked,
 } from "../../mod.ts";
-import { type BunHandlerOptions, createBunHandler } from "../../lib/bun.ts";
+import { type BunAdapterOptions, createHandler } from "../../lib/bun.ts";
 import { demoAPI, demoHandlers } from "../../lib/demo.ts";
 import { ed25519Client, ed25519Server } from "../../lib/ed25519_authenticator.ts";
 import { generateKeyPair } from "../../lib/ed25519_keys.ts";
@@ -37,13 +37,13 @@ interface Started<A extends typeof demoAPI | typeof floodAPI> {
 
 function start(
   options: Partial<ServerOptions<DemoAPI>> = {},
-  handlerOptions: BunHandlerOptions = {},
+  handlerOptions: BunAdapterOptions = {},
 ): Started<DemoAPI> {
   const server = new Server(demoAPI, { handlers: demoHandlers, onError: () => {}, ...options });
   const http = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    ...createBunHandler(server, { path: "/v1/ws", ...handlerOptions }),
+    ...createHandler(server, { path: "/v1/ws", ...handlerOptions }),
   });
   cleanups.push(async () => {
     await server.shutdown({ graceMs: 0 });
@@ -77,7 +77,7 @@ async function raw(url: string, send: (ws: WebSocket) => void) {
   return { frames, ...status };
 }
 
-describe("createBunHandler() with Conn on Bun", () => {
+describe("createHandler() with Conn on Bun", () => {
   test("serves calls, pushes, errors and out-of-order answers", async () => {
     const { server, url } = start();
     const conn = client(url);
@@ -219,7 +219,7 @@ describe("createBunHandler() with Conn on Bun", () => {
   });
 });
 
-describe("createBunHandler() with the ed25519 authenticator", () => {
+describe("createHandler() with the ed25519 authenticator", () => {
   test("admits an allowed key and refuses others with 4100", async () => {
     const serverKey = await generateKeyPair();
     const alice = await generateKeyPair();
@@ -267,7 +267,7 @@ const floodAPI = defineAPI({
   "flood-data-notification": unchecked<string>(),
 });
 
-describe("createBunHandler() backpressure", () => {
+describe("createHandler() backpressure", () => {
   test("a client that stops reading is closed with 1008 after writeTimeoutMs", async () => {
     let status: { code: number; reason: string } | undefined;
     let pushed = 0;
@@ -288,7 +288,7 @@ describe("createBunHandler() backpressure", () => {
       },
       onSessionClose: (_s, s) => status = s,
     });
-    const http = Bun.serve({ hostname: "127.0.0.1", port: 0, ...createBunHandler(server) });
+    const http = Bun.serve({ hostname: "127.0.0.1", port: 0, ...createHandler(server) });
     cleanups.push(async () => {
       await server.shutdown({ graceMs: 0 });
       await http.stop(true);

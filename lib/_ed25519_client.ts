@@ -1,0 +1,121 @@
+/**
+ * The client half of the ed25519 handshake: hello, check the challenge and
+ * the server's proof, answer. Private; {@linkcode ed25519Client} is public.
+ *
+ * @module
+ */
+
+import { abortable } from "./_deadline.ts";
+import { HandshakeError } from "./errors.ts";
+import type { APIConn } from "./message.ts";
+import {
+  type Ed25519Backend,
+  type Ed25519Signer,
+  isValidPublicKey,
+  verify,
+} from "./ed25519_keys.ts";
+import { concat, toHex } from "./_bytes.ts";
+import {
+  ACCEPTED,
+  CHALLENGE,
+  CHALLENGE_TEXT,
+  CLIENT_DOMAIN,
+  COMPLETE,
+  HELLO,
+  hexField,
+  isZero,
+  KEY_LENGTH,
+  MAX_CHALLENGE,
+  NONCE_LENGTH,
+  randomBytes,
+  readPayload,
+  reportFailure,
+  SERVER_DOMAIN,
+  short,
+  SIGNATURE_LENGTH,
+  utf8,
+  write,
+} from "./_ed25519_wire.ts";
+
+export interface ClientState {
+  getSigner: () => Promise<Ed25519Signer>;
+  userAgent: string;
+  pinned: string | undefined;
+  backend: Ed25519Backend;
+}
+
+export async function runClient(
+  conn: APIConn,
+  signal: AbortSignal,
+  state: ClientState,
+): Promise<void> {
+  signal.throwIfAborted();
+  const signer = await abortable(state.getSigner(), signal);
+  try {
+    const nonce = randomBytes(NONCE_LENGTH);
+    await write(conn, signal, HELLO, {
+      userAgent: state.userAgent,
+      publickey: signer.publicKeyHex,
+      nonce: toHex(nonce),
+    });
+
+    const payload = await readPayload(conn, signal, CHALLENGE, "server");
+    const challenge = hexField(payload, "message", "challenge", { max: MAX_CHALLENGE });
+    if (challenge.length < NONCE_LENGTH || isZero(challenge.subarray(0, NONCE_LENGTH))) {
+      throw new HandshakeError("invalid challenge: no random prefix");
+    }
+    const match = CHALLENGE_TEXT.exec(utf8(challenge.subarray(NONCE_LENGTH)) ?? "");
+    if (match === null) {
+      throw new HandshakeError(
+        'invalid challenge: text is not "Hello: <key>\\nMessage: <text>\\n"',
+      );
+    }
+    if (match[1] !== signer.publicKeyHex) {
+      throw new HandshakeError(
+        `challenge is not for this client: it names key ${short(match[1]!)}, ours is ${
+          short(signer.publicKeyHex)
+        }`,
+      );
+    }
+
+    let serverKey: Uint8Array | undefined;
+    if (payload.publickey !== undefined || payload.signature !== undefined) {
+      if (payload.publickey === undefined || payload.signature === undefined) {
+        throw new HandshakeError(
+          'invalid challenge: fields "publickey" and "signature" must come together',
+        );
+      }
+      serverKey = hexField(payload, "publickey", "challenge", { length: KEY_LENGTH });
+      const signature = hexField(payload, "signature", "challenge", { length: SIGNATURE_LENGTH });
+      const keyHex = toHex(serverKey);
+      if (state.pinned !== undefined && keyHex !== state.pinned) {
+        throw new HandshakeError(
+          `server key mismatch: expected ${short(state.pinned)}, got ${short(keyHex)}`,
+        );
+      }
+      if (!isValidPublicKey(serverKey)) {
+        throw new HandshakeError(
+          'invalid challenge: field "publickey" is not a valid ed25519 public key',
+        );
+      }
+      const signed = concat(SERVER_DOMAIN, nonce, challenge);
+      if (
+        !await abortable(verify(signature, signed, serverKey, { backend: state.backend }), signal)
+      ) {
+        throw new HandshakeError("invalid server signature");
+      }
+    } else if (state.pinned !== undefined) {
+      throw new HandshakeError(`server did not prove its key: expected ${short(state.pinned)}`);
+    }
+
+    const signed = serverKey === undefined
+      ? concat(CLIENT_DOMAIN, challenge)
+      : concat(CLIENT_DOMAIN, challenge, serverKey);
+    const signature = await abortable(signer.sign(signed), signal);
+    await write(conn, signal, ACCEPTED, { signature: toHex(signature) });
+    await readPayload(conn, signal, COMPLETE, "server");
+  } catch (error) {
+    await reportFailure(conn, signal, error);
+    throw error;
+  }
+}
