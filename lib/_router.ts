@@ -16,7 +16,7 @@ import {
 } from "./errors.ts";
 import { decodeMessage, encodeMessage, type Incoming } from "./framing.ts";
 import type { PeerIdentity } from "./message.ts";
-import type { WSConn } from "./ws_conn.ts";
+import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
@@ -45,14 +45,14 @@ interface Route<A extends API> {
  */
 export class ServedSession<A extends API> implements SessionLink {
   readonly session: Session<A>;
-  readonly conn: WSConn;
+  readonly conn: FrameSocket;
   peer: PeerIdentity | undefined = undefined;
   inFlight = 0;
   /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
   waitingBytes = 0;
   readonly #router: Router<A>;
 
-  constructor(router: Router<A>, id: string, conn: WSConn, info: ConnectionInfo) {
+  constructor(router: Router<A>, id: string, conn: FrameSocket, info: ConnectionInfo) {
     this.#router = router;
     this.conn = conn;
     this.session = new Session<A>(id, info, this);

@@ -28,8 +28,8 @@ import {
   WS_CONNECT_TIMEOUT_MS,
   WS_HANDSHAKE_TIMEOUT_MS,
 } from "./message.ts";
-import { type WebSocketLike, WSConn } from "./ws_conn.ts";
-import { listenFrames, writeWhenRoom } from "./_frame_listener.ts";
+import type { WebSocketLike } from "./_socket.ts";
+import { FrameSocket } from "./_frames.ts";
 
 /** Default `pushQueueBytes`: 8 MiB of pushes waiting for `read`. */
 const DEFAULT_PUSH_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -481,7 +481,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #pushWaiters = new Set<() => void>();
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
-  #ws: WSConn | undefined;
+  #ws: FrameSocket | undefined;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   /** Messages whose (asynchronous) validation is under way, and the chain that orders them. */
@@ -636,7 +636,7 @@ export class Conn<A extends API = typeof schemalessAPI>
         this.#options.onMessage?.("send", messageOf(command, id, payload));
         const text = encodeMessage(command, id, payload);
         if (!ws.sendText(text)) {
-          writeWhenRoom(ws, text, () => this.#pending.get(id) !== call, fail);
+          ws.queueText(text, () => this.#pending.get(id) !== call, fail);
         }
       } catch (error) {
         fail(error);
@@ -841,7 +841,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       abort.signal,
     );
     const socket = this.#openSocket();
-    const ws = new WSConn(socket, {
+    const ws = new FrameSocket(socket, {
       readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
       ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
     });
@@ -885,7 +885,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#onlineWaiters.clear();
     this.#scheduleKeepalive(ws);
     options.onConnect?.();
-    listenFrames(ws, {
+    ws.listen({
       value: (raw, length) => {
         try {
           this.#receive(raw, length);
@@ -913,7 +913,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     );
   }
 
-  #opened(socket: WebSocketLike, ws: WSConn): Promise<void> {
+  #opened(socket: WebSocketLike, ws: FrameSocket): Promise<void> {
     if (socket.readyState === 1) return Promise.resolve();
     return new Promise((resolve, reject) => {
       let detail = "";
@@ -933,7 +933,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     });
   }
 
-  async #handshake(ws: WSConn, signal: AbortSignal): Promise<void> {
+  async #handshake(ws: FrameSocket, signal: AbortSignal): Promise<void> {
     const timeout = deadline(
       this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS,
       "Handshake",
@@ -1012,7 +1012,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   }
 
   /** The socket `ws` ended on its own (not by `close()`). */
-  #dropped(ws: WSConn, failure: unknown): void {
+  #dropped(ws: FrameSocket, failure: unknown): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
     clearTimeout(this.#keepaliveTimer);
@@ -1044,7 +1044,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     }, delay);
   }
 
-  #scheduleKeepalive(ws: WSConn): void {
+  #scheduleKeepalive(ws: FrameSocket): void {
     const keepalive = this.#options.keepalive;
     if (!keepalive) return;
     this.#keepaliveTimer = setTimeout(async () => {
@@ -1068,7 +1068,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     }, keepalive.intervalMs ?? 30_000);
   }
 
-  #waitOnline(signal: AbortSignal): Promise<WSConn> {
+  #waitOnline(signal: AbortSignal): Promise<FrameSocket> {
     if (this.#state !== "connecting" && this.#state !== "reconnecting") {
       return Promise.reject(this.#notConnected());
     }

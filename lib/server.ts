@@ -13,8 +13,8 @@ import { abortable, deadline, settledWithin } from "./_deadline.ts";
 import { CloseCode, ConnectionClosedError, PUBLIC_KEY_AUTH_ERROR } from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
 import { DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
-import { type WebSocketLike, WSConn } from "./ws_conn.ts";
-import { type FrameListener, listenFrames } from "./_frame_listener.ts";
+import type { WebSocketLike } from "./ws_conn.ts";
+import { type FrameListener, FrameSocket } from "./_frames.ts";
 import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
@@ -148,7 +148,7 @@ export class Server<A extends API = API> {
 
   /**
    * Serves one upgraded socket until it closes: wraps it in a
-   * {@linkcode WSConn} with the server's limits and runs the session.
+   * frame layer with the server's limits (as {@linkcode WSConn} has) and runs the session.
    *
    * @param socket A standard `WebSocket` (open or connecting) or an adapter's equivalent.
    * @param info Where it came from.
@@ -156,7 +156,7 @@ export class Server<A extends API = API> {
    */
   serveSocket(socket: WebSocketLike, info: ConnectionInfo = {}): Promise<void> {
     const o = this.#options;
-    const conn = new WSConn(socket, {
+    const conn = new FrameSocket(socket, {
       readLimit: o.readLimit ?? DEFAULT_READ_LIMIT,
       ...(o.maxDepth === undefined ? {} : { maxDepth: o.maxDepth }),
       ...(o.writeHighWaterMark === undefined ? {} : { writeHighWaterMark: o.writeHighWaterMark }),
@@ -287,7 +287,7 @@ export class Server<A extends API = API> {
           resolve();
         },
       };
-      listenFrames(conn, listener);
+      conn.listen(listener);
     });
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConnectionClosedError, WSConn } from "../mod.ts";
+import { socketPair } from "./_socket_pair.ts";
 
 /** Polls `condition` every 5 ms; throws after `timeoutMs` instead of hanging the suite. */
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -20,26 +21,14 @@ function rawServer(onSocket: (socket: WebSocket) => void) {
   return { url: `ws://127.0.0.1:${http.addr.port}/`, [Symbol.asyncDispose]: () => http.shutdown() };
 }
 
-Deno.test("WSConn sends writes made while connecting once the socket opens", async () => {
-  await using srv = rawServer((socket) => {
-    socket.addEventListener("message", (e) => socket.send(`{"echo":${e.data}}`));
-  });
-  await using conn = new WSConn(new WebSocket(srv.url));
-  await conn.writeJSON({ n: 1 }); // still CONNECTING: queued
-  await conn.writeJSON({ n: 2 });
-  assert.deepEqual(await conn.readJSON(), { echo: { n: 1 } });
-  assert.deepEqual(await conn.readJSON(), { echo: { n: 2 } });
-});
+// Over the in-memory pair: these need no runtime socket.
 
 Deno.test("WSConn.readJSON() returns frames that arrived before the close, then rejects", async () => {
-  await using srv = rawServer((socket) => {
-    socket.addEventListener("open", () => {
-      socket.send('"a"');
-      socket.send('"b"');
-      socket.close(4000, "done");
-    });
-  });
-  const conn = new WSConn(new WebSocket(srv.url));
+  const [client, server] = socketPair();
+  const conn = new WSConn(client);
+  server.send('"a"');
+  server.send('"b"');
+  server.close(4000, "done");
   const status = await conn.closed;
   assert.deepEqual(status, { code: 4000, reason: "done" });
   assert.equal(await conn.readJSON(), "a");
@@ -51,28 +40,38 @@ Deno.test("WSConn.readJSON() returns frames that arrived before the close, then 
 });
 
 Deno.test("WSConn.readJSON() can be aborted without losing the next frame", async () => {
-  let send!: (text: string) => void;
-  await using srv = rawServer((socket) => send = (text) => socket.send(text));
-  await using conn = new WSConn(new WebSocket(srv.url));
+  const [client, server] = socketPair();
+  await using conn = new WSConn(client);
   const controller = new AbortController();
   const first = conn.readJSON(controller.signal);
   controller.abort(new Error("stop"));
   await assert.rejects(first, /stop/);
   await assert.rejects(conn.readJSON(AbortSignal.abort(new Error("pre"))), /pre/);
-  await waitFor(() => send !== undefined, "server socket");
-  await new Promise((r) => setTimeout(r, 20));
-  send('{"kept":true}');
+  server.send('{"kept":true}');
   assert.deepEqual(await conn.readJSON(), { kept: true });
 });
 
 Deno.test("WSConn refuses overlapping reads", async () => {
-  await using srv = rawServer(() => {});
-  await using conn = new WSConn(new WebSocket(srv.url));
+  const [client] = socketPair();
+  await using conn = new WSConn(client);
   const controller = new AbortController();
   const first = conn.readJSON(controller.signal);
   await assert.rejects(conn.readJSON(), /another read is pending/);
   controller.abort();
   await assert.rejects(first);
+});
+
+// Over real sockets: what the runtime's WebSocket does.
+
+Deno.test("WSConn sends writes made while connecting once the socket opens", async () => {
+  await using srv = rawServer((socket) => {
+    socket.addEventListener("message", (e) => socket.send(`{"echo":${e.data}}`));
+  });
+  await using conn = new WSConn(new WebSocket(srv.url));
+  await conn.writeJSON({ n: 1 }); // still CONNECTING: queued
+  await conn.writeJSON({ n: 2 });
+  assert.deepEqual(await conn.readJSON(), { echo: { n: 1 } });
+  assert.deepEqual(await conn.readJSON(), { echo: { n: 2 } });
 });
 
 Deno.test("WSConn.close() cuts the reason to 123 bytes without splitting a character", async () => {
