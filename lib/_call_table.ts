@@ -11,26 +11,37 @@ import type { Incoming } from "./framing.ts";
 
 /** A call waiting for its response; `promise` settles with the response's payload. */
 export class PendingCall {
+  /** The request id. */
+  readonly id: string;
+  /** The request command. */
+  readonly command: string;
+  /** The command that must answer it (`x-request` -> `x-response`), when the API has one. */
+  readonly response: string | undefined;
+  /** Whether a payload carrying `error` rejects. */
+  readonly rejectErrors: boolean;
+  /** The timeout, for its message. */
+  readonly timeoutMs: number;
+  /** When the shared timer times it out (`timers.now()` time); `Infinity` for never. */
+  readonly deadline: number;
   readonly promise: Promise<unknown>;
   resolve!: (payload: unknown) => void;
   reject!: (error: unknown) => void;
 
-  /**
-   * @param id The request id.
-   * @param command The request command.
-   * @param response The command that must answer it, when the API has one.
-   * @param rejectErrors Whether a payload carrying `error` rejects.
-   * @param timeoutMs The timeout, for its message.
-   * @param deadline When the shared timer times it out (`timers.now()` time); `Infinity` for never.
-   */
+  // No parameter properties: Node's type stripping (examples/node) refuses them.
   constructor(
-    readonly id: string,
-    readonly command: string,
-    readonly response: string | undefined,
-    readonly rejectErrors: boolean,
-    readonly timeoutMs: number,
-    readonly deadline: number,
+    id: string,
+    command: string,
+    response: string | undefined,
+    rejectErrors: boolean,
+    timeoutMs: number,
+    deadline: number,
   ) {
+    this.id = id;
+    this.command = command;
+    this.response = response;
+    this.rejectErrors = rejectErrors;
+    this.timeoutMs = timeoutMs;
+    this.deadline = deadline;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
