@@ -390,16 +390,18 @@ export class Conn<A extends API = typeof schemalessAPI>
       "Connect",
       abort.signal,
     );
-    const socket = openSocket(this.#url, options);
-    const ws = new FrameSocket(socket, {
-      readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
-      ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-    });
+    let ws: FrameSocket | undefined;
     try {
+      // Inside the try: a factory or WebSocket constructor that throws is a failed dial.
+      const socket = openSocket(this.#url, options);
+      ws = new FrameSocket(socket, {
+        readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
+        ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+      });
       const first = await greet(this.#url, socket, ws, options, timeout.signal);
       options.onMessage?.("receive", first);
     } catch (error) {
-      ws.close(CloseCode.Normal, "");
+      ws?.close(CloseCode.Normal, "");
       this.#lastError = error as Error;
       if (this.#state === "connecting") this.#state = "idle";
       // Calls waiting through a reconnect keep waiting for the next attempt,

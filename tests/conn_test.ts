@@ -133,6 +133,29 @@ Deno.test("Conn.connect() rejects clearly on a refused connection and a bad URL"
   assert.equal(new Conn("http://127.0.0.1:1/x").url, "ws://127.0.0.1:1/x");
 });
 
+Deno.test("Conn.connect() fails at once, with no timer left, when the socket cannot be made", async () => {
+  // Regression: a throwing factory left the 20 s connect timer running (a leak
+  // the sanitizer reports) and the state stuck at "connecting".
+  let attempts = 0;
+  const [clientEnd, serverEnd] = socketPair();
+  const server = new Server(demoAPI, { handlers: demoHandlers });
+  const served = server.serveSocket(serverEnd);
+  const conn = new Conn("ws://in-memory/", {
+    api: demoAPI,
+    webSocket: () => {
+      if (++attempts === 1) throw new SyntaxError("bad protocol token");
+      return clientEnd;
+    },
+  });
+  await assert.rejects(conn.connect(), SyntaxError);
+  assert.equal(conn.isOnline, false);
+  await conn.connect(); // the next attempt dials again
+  assert.equal(attempts, 2);
+  assert.equal((await conn.call("demo-ping-request", { timestamp: 3 })).origintimestamp, 3);
+  await conn.close();
+  await served;
+});
+
 Deno.test("Conn.call() numbers requests 1, 2, ... and matches out-of-order responses", async () => {
   using peer = scriptedPeer((socket, received) => {
     socket.send(ping());
