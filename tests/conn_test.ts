@@ -149,6 +149,11 @@ Deno.test("Conn.connect() fails at once, with no timer left, when the socket can
   });
   await assert.rejects(conn.connect(), SyntaxError);
   assert.equal(conn.isOnline, false);
+  // Not "connecting" any more: a call fails fast instead of waiting to be online.
+  await assert.rejects(
+    conn.call("demo-ping-request", { timestamp: 1 }, { timeoutMs: 2_000 }),
+    ConnectionClosedError,
+  );
   await conn.connect(); // the next attempt dials again
   assert.equal(attempts, 2);
   assert.equal((await conn.call("demo-ping-request", { timestamp: 3 })).origintimestamp, 3);
