@@ -377,6 +377,31 @@ export interface ServerOptions<A extends API = API> {
 }
 
 /**
+ * What an adapter kept of a session across a restart of its process, for
+ * {@linkcode Server.resumeSocket} (the Cloudflare adapter keeps it in the
+ * socket's hibernation attachment).
+ *
+ * @example A session that passed its handshake before
+ * ```ts
+ * import type { ResumeState } from "@wsrpc/protocol/types";
+ * import assert from "node:assert/strict";
+ *
+ * const state: ResumeState = { admitted: true, peer: { publicKey: "ab".repeat(32), userAgent: "cli/1" } };
+ * assert.ok(state.admitted);
+ * ```
+ */
+export interface ResumeState {
+  /** The session was admitted before: serve it at once. */
+  admitted?: boolean;
+  /** The identity its handshake established. */
+  peer?: PeerIdentity;
+  /** Runs (or finishes) the handshake in place of `ServerOptions.authenticator`. */
+  authenticator?: Authenticator;
+  /** When the handshake must be done (ms since the epoch); `handshakeTimeoutMs` at most. */
+  handshakeDeadline?: number;
+}
+
+/**
  * Where a connection came from, as the adapter saw it.
  *
  * @example The adapter's info, on the session
@@ -785,6 +810,60 @@ export class Server<A extends API = API> {
    * @returns Resolves when the session has ended.
    */
   serveSocket(socket: WebSocketLike, info: ConnectionInfo = {}): Promise<void> {
+    return this.#start(socket, info, undefined);
+  }
+
+  /**
+   * Serves a socket whose session began in an earlier life of the process:
+   * a Cloudflare Durable Object woken from hibernation keeps its sockets but
+   * not their sessions. With `admitted`, the session is served at once (no
+   * handshake, no `authorize`, no first ping, no `onSessionOpen`: they
+   * happened before); otherwise the handshake runs, with `authenticator` in
+   * place of `ServerOptions.authenticator` (one that finishes an interrupted
+   * handshake) and within `handshakeDeadline`, then `authorize` and the ping.
+   *
+   * @param socket The restored socket.
+   * @param info Where it came from.
+   * @param state What the adapter kept of the session.
+   * @returns Resolves when the session has ended.
+   *
+   * @example A restored session is served without a new first ping
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const sent: string[] = [];
+   * const listeners: Record<string, (event: unknown) => void> = {};
+   * const socket = {
+   *   readyState: 1, bufferedAmount: 0, binaryType: "",
+   *   send: (frame: string) => void sent.push(frame),
+   *   close: () => listeners.close?.({ code: 1000, reason: "" }),
+   *   addEventListener: (type: string, listener: (event: unknown) => void) => void (listeners[type] = listener),
+   * };
+   * const server = new Server(demoAPI, { handlers: demoHandlers });
+   * const served = server.resumeSocket(socket, {}, { admitted: true, peer: { publicKey: "ab", userAgent: "x" } });
+   * listeners.message?.({ data: '{"header":{"command":"demo-echo-request","id":"5"},"payload":1}' });
+   * assert.deepEqual(sent, ['{"header":{"command":"demo-echo-response","id":"5"},"payload":1}']);
+   * assert.equal([...server.sessions.values()][0]?.peer?.publicKey, "ab");
+   * socket.close();
+   * await served;
+   * ```
+   */
+  resumeSocket(socket: WebSocketLike, info: ConnectionInfo, state: ResumeState): Promise<void> {
+    return this.#start(socket, info, state);
+  }
+
+  /** The authenticator every new connection runs (`ServerOptions.authenticator`). */
+  get authenticator(): Authenticator | undefined {
+    return this.#options.authenticator;
+  }
+
+  #start(
+    socket: WebSocketLike,
+    info: ConnectionInfo,
+    resume: ResumeState | undefined,
+  ): Promise<void> {
     const o = this.#options;
     const conn = new WSConn(socket, {
       readLimit: o.readLimit ?? DEFAULT_READ_LIMIT,
@@ -800,7 +879,7 @@ export class Server<A extends API = API> {
       (text, signal): Promise<void> => this.#queueWrite(session, text, signal),
     );
     this.#sessions.set(session.id, session);
-    const ended = this.#run(session, conn);
+    const ended = this.#run(session, conn, resume);
     this.#ended.set(session.id, ended);
     return ended;
   }
@@ -823,9 +902,12 @@ export class Server<A extends API = API> {
     await Promise.all(this.#ended.values());
   }
 
-  async #run(session: Session<A>, conn: WSConn): Promise<void> {
+  async #run(session: Session<A>, conn: WSConn, resume?: ResumeState): Promise<void> {
     try {
-      if (await this.#admit(session, conn)) {
+      if (resume?.admitted) {
+        if (resume.peer !== undefined) internals.get(session)!.setPeer(resume.peer);
+        await this.#serve(session, conn);
+      } else if (await this.#admit(session, conn, resume)) {
         this.#options.onSessionOpen?.(session);
         await conn.writeText(
           encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
@@ -848,11 +930,15 @@ export class Server<A extends API = API> {
   }
 
   /** Handshake and authorization; false when the session was refused and closed. */
-  async #admit(session: Session<A>, conn: WSConn): Promise<boolean> {
-    const { authenticator, authorize } = this.#options;
+  async #admit(session: Session<A>, conn: WSConn, resume?: ResumeState): Promise<boolean> {
+    const { authorize } = this.#options;
+    const authenticator = resume?.authenticator ?? this.#options.authenticator;
     if (authenticator) {
+      const timeoutMs = this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS;
       const timeout = deadline(
-        this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS,
+        resume?.handshakeDeadline === undefined
+          ? timeoutMs
+          : Math.max(0, Math.min(timeoutMs, resume.handshakeDeadline - Date.now())),
         "Handshake",
         session.signal,
       );
