@@ -397,8 +397,8 @@ export interface ResumeState {
   peer?: PeerIdentity;
   /** Runs (or finishes) the handshake in place of `ServerOptions.authenticator`. */
   authenticator?: Authenticator;
-  /** When the handshake must be done (ms since the epoch); `handshakeTimeoutMs` at most. */
-  handshakeDeadline?: number;
+  /** When the handshake began (ms since the epoch): it must end `handshakeTimeoutMs` after. */
+  handshakeStartedAt?: number;
 }
 
 /**
@@ -820,7 +820,7 @@ export class Server<A extends API = API> {
    * handshake, no `authorize`, no first ping, no `onSessionOpen`: they
    * happened before); otherwise the handshake runs, with `authenticator` in
    * place of `ServerOptions.authenticator` (one that finishes an interrupted
-   * handshake) and within `handshakeDeadline`, then `authorize` and the ping.
+   * handshake) and within `handshakeTimeoutMs` of `handshakeStartedAt`, then `authorize` and the ping.
    *
    * @param socket The restored socket.
    * @param info Where it came from.
@@ -834,16 +834,15 @@ export class Server<A extends API = API> {
    * import assert from "node:assert/strict";
    *
    * const sent: string[] = [];
-   * const listeners: Record<string, (event: unknown) => void> = {};
-   * const socket = {
+   * const socket = Object.assign(new EventTarget(), {
    *   readyState: 1, bufferedAmount: 0, binaryType: "",
    *   send: (frame: string) => void sent.push(frame),
-   *   close: () => listeners.close?.({ code: 1000, reason: "" }),
-   *   addEventListener: (type: string, listener: (event: unknown) => void) => void (listeners[type] = listener),
-   * };
+   *   close: () => void socket.dispatchEvent(new CloseEvent("close", { code: 1000 })),
+   * });
+   * const receive = (data: string) => socket.dispatchEvent(new MessageEvent("message", { data }));
    * const server = new Server(demoAPI, { handlers: demoHandlers });
    * const served = server.resumeSocket(socket, {}, { admitted: true, peer: { publicKey: "ab", userAgent: "x" } });
-   * listeners.message?.({ data: '{"header":{"command":"demo-echo-request","id":"5"},"payload":1}' });
+   * receive('{"header":{"command":"demo-echo-request","id":"5"},"payload":1}');
    * assert.deepEqual(sent, ['{"header":{"command":"demo-echo-response","id":"5"},"payload":1}']);
    * assert.equal([...server.sessions.values()][0]?.peer?.publicKey, "ab");
    * socket.close();
@@ -936,9 +935,9 @@ export class Server<A extends API = API> {
     if (authenticator) {
       const timeoutMs = this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS;
       const timeout = deadline(
-        resume?.handshakeDeadline === undefined
+        resume?.handshakeStartedAt === undefined
           ? timeoutMs
-          : Math.max(0, Math.min(timeoutMs, resume.handshakeDeadline - Date.now())),
+          : Math.max(0, Math.min(timeoutMs, resume.handshakeStartedAt + timeoutMs - Date.now())),
         "Handshake",
         session.signal,
       );
