@@ -50,6 +50,7 @@
 import type { API } from "./api.ts";
 import type { Server, Session } from "./server.ts";
 import { type AdapterOptions, routeRequest } from "./_route.ts";
+import { CloseCode } from "./close_code.ts";
 import { CloudflareSocket, type WorkersWebSocket } from "./_cloudflare_socket.ts";
 import {
   type Attachment,
@@ -134,6 +135,16 @@ export interface DurableObjectOptions extends AdapterOptions {
    * 9 more, each at most 256 characters).
    */
   tags?: (request: Request) => string[];
+  /**
+   * Time for the handshake, checked against the socket's attachment on each
+   * message, so that no timer keeps the object awake between the
+   * handshake's messages. Set `ServerOptions.handshakeTimeoutMs` to 0 to let
+   * the object hibernate between them; past this time the socket is closed
+   * with 4100 when the client next speaks.
+   *
+   * @default {undefined} (only `ServerOptions.handshakeTimeoutMs`, a timer)
+   */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -334,6 +345,17 @@ export function createDurableObjectHandler<A extends API>(
     async webSocketMessage(ws, message) {
       const entry = find(ws);
       if (entry === undefined) return; // not one of the adapter's sockets
+      const limit = options.handshakeTimeoutMs;
+      if (
+        !entry.attachment.admitted && limit !== undefined &&
+        Date.now() - entry.attachment.startedAt > limit
+      ) {
+        entry.socket.close(
+          CloseCode.HandshakeError,
+          `handshake failed: Handshake timed out after ${limit} ms`,
+        );
+        return;
+      }
       entry.socket.onMessage(message);
       const session = entry.session;
       if (session === undefined || session.inFlight === 0) return;
@@ -349,7 +371,7 @@ export function createDurableObjectHandler<A extends API>(
       served.delete(ws);
     },
     webSocketError(ws) {
-      find(ws)?.socket.onClose(1006, "");
+      find(ws)?.socket.onClose(CloseCode.AbnormalClosure, "");
       served.delete(ws);
     },
   };

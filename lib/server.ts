@@ -935,9 +935,9 @@ export class Server<A extends API = API> {
     if (authenticator) {
       const timeoutMs = this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS;
       const timeout = deadline(
-        resume?.handshakeStartedAt === undefined
-          ? timeoutMs
-          : Math.max(0, Math.min(timeoutMs, resume.handshakeStartedAt + timeoutMs - Date.now())),
+        resume?.handshakeStartedAt === undefined || !(timeoutMs > 0 && timeoutMs < Infinity)
+          ? timeoutMs // none to shorten (0 or Infinity: no timeout)
+          : Math.max(1, Math.min(timeoutMs, resume.handshakeStartedAt + timeoutMs - Date.now())),
         "Handshake",
         session.signal,
       );
