@@ -13,7 +13,7 @@ import type { Server } from "./server.ts";
 import { resumerOf } from "./_resumable.ts";
 import { CloudflareSocket, type WorkersWebSocket } from "./_cloudflare_socket.ts";
 
-/** The attachment; structured-clonable and small (workerd allows 2 KiB). */
+/** The attachment; structured-clonable and small (Cloudflare limits its size). */
 export interface Attachment {
   /** Marks the socket as wsrpc's. */
   wsrpc: 1;

@@ -8,8 +8,8 @@
  *
  * workerd has no `bufferedAmount`: the adapter reports 0, so responses and
  * pushes go straight to workerd, which queues them; each is bounded by the
- * server's limits (a request by `readLimit`, 512 KiB by default; Cloudflare
- * refuses messages over 32 MiB), and `writeHighWaterMark`/`writeTimeoutMs`
+ * server's limits (a request by `readLimit`, 512 KiB by default; Cloudflare's
+ * own message size limit applies on top), and `writeHighWaterMark`/`writeTimeoutMs`
  * do not apply.
  *
  * In a Durable Object, each socket's session lives in its hibernation
