@@ -15,7 +15,7 @@ import {
   isValidPublicKey,
   verify,
 } from "./ed25519_keys.ts";
-import { concat, toHex } from "./_bytes.ts";
+import { concat, fromHex, toHex } from "./_bytes.ts";
 import {
   ACCEPTED,
   CHALLENGE,
@@ -83,94 +83,140 @@ export interface ServerState {
   backend: Ed25519Backend;
 }
 
+/**
+ * The server's state between its challenge and the client's answer, all of
+ * it JSON (lowercase hex): what a Durable Object keeps in the socket's
+ * attachment so that the handshake survives a hibernation between them.
+ */
+export interface PendingAnswer {
+  clientKey: string;
+  userAgent: string;
+  challenge: string;
+  /** The server's own key, when it proved it. */
+  serverKey?: string;
+}
+
+/**
+ * Where to start: from the client's hello (no `from`), or from a
+ * {@linkcode PendingAnswer} saved by an earlier run; `save` hears the
+ * pending state before the challenge is sent.
+ */
+export interface ServerResume {
+  from?: PendingAnswer;
+  save?: (pending: PendingAnswer) => void;
+}
+
 export async function runServer(
   conn: APIConn,
   signal: AbortSignal,
   state: ServerState,
+  resume: ServerResume = {},
 ): Promise<PeerIdentity> {
   signal.throwIfAborted();
   try {
-    const signer = state.getSigner === undefined
-      ? undefined
-      : await abortable(state.getSigner(), signal);
-
-    const hello = await readPayload(conn, signal, HELLO, "client");
-    const { userAgent } = hello;
-    if (typeof userAgent !== "string") {
-      throw new HandshakeError(
-        `invalid hello: field "userAgent" is ${kind(userAgent)}, not a string`,
-      );
-    }
-    if (userAgent.length > MAX_USER_AGENT) {
-      throw new HandshakeError(
-        `invalid hello: field "userAgent" is ${userAgent.length} characters, over ${MAX_USER_AGENT}`,
-      );
-    }
-    const unsafe = unsafeCharacter(userAgent);
-    if (unsafe !== undefined) {
-      throw new HandshakeError(`invalid hello: field "userAgent" holds ${unsafe}`);
-    }
-    const clientKey = hexField(hello, "publickey", "hello", { length: KEY_LENGTH });
-    if (!isValidPublicKey(clientKey)) {
-      throw new HandshakeError(
-        'invalid hello: field "publickey" is not a valid ed25519 public key',
-      );
-    }
-    const nonce = hexField(hello, "nonce", "hello", { length: NONCE_LENGTH });
-    if (isZero(nonce)) throw new HandshakeError('invalid hello: field "nonce" is all zeros');
-    const peer: PeerIdentity = { publicKey: toHex(clientKey), userAgent };
-
-    const challenge = concat(
-      randomBytes(NONCE_LENGTH),
-      encoder.encode(`Hello: ${peer.publicKey}\n`),
-      state.text,
-    );
-    const serverKey = signer?.publicKey;
-    if (signer === undefined) {
-      await write(conn, signal, CHALLENGE, { message: toHex(challenge) });
-    } else {
-      const signature = await abortable(
-        signer.sign(concat(SERVER_DOMAIN, nonce, challenge)),
-        signal,
-      );
-      await write(conn, signal, CHALLENGE, {
-        message: toHex(challenge),
-        publickey: signer.publicKeyHex,
-        signature: toHex(signature),
-      });
-    }
-
-    const accepted = await readPayload(conn, signal, ACCEPTED, "client");
-    const signature = hexField(accepted, "signature", "answer", { length: SIGNATURE_LENGTH });
-    const signed = serverKey === undefined
-      ? concat(CLIENT_DOMAIN, challenge)
-      : concat(CLIENT_DOMAIN, challenge, serverKey);
-    if (
-      !await abortable(verify(signature, signed, clientKey, { backend: state.backend }), signal)
-    ) {
-      throw new HandshakeError("invalid signature");
-    }
-
-    if (state.allow !== undefined && !state.allow.has(peer.publicKey)) {
-      throw new PublicKeyRefusedError(peer.publicKey);
-    }
-    if (state.authorize !== undefined) {
-      let allowed: boolean;
-      try {
-        allowed = await abortable(Promise.resolve(state.authorize({ ...peer })), signal);
-      } catch (error) {
-        if (signal.aborted && error === signal.reason) throw error;
-        const internal = new InternalError(error);
-        await sendError(conn, signal, internal.protocolError());
-        throw quiet(new HandshakeError(`authorize failed: ${internal.message}`, { cause: error }));
-      }
-      if (allowed !== true) throw new PublicKeyRefusedError(peer.publicKey);
-    }
-
-    await write(conn, signal, COMPLETE, {});
-    return peer;
+    const pending = resume.from ?? await challenge(conn, signal, state, resume.save);
+    return await checkAnswer(conn, signal, state, pending);
   } catch (error) {
     await reportFailure(conn, signal, error);
     throw error;
   }
+}
+
+/** Reads and checks the hello, sends the challenge. */
+async function challenge(
+  conn: APIConn,
+  signal: AbortSignal,
+  state: ServerState,
+  save: ((pending: PendingAnswer) => void) | undefined,
+): Promise<PendingAnswer> {
+  const signer = state.getSigner === undefined
+    ? undefined
+    : await abortable(state.getSigner(), signal);
+
+  const hello = await readPayload(conn, signal, HELLO, "client");
+  const { userAgent } = hello;
+  if (typeof userAgent !== "string") {
+    throw new HandshakeError(
+      `invalid hello: field "userAgent" is ${kind(userAgent)}, not a string`,
+    );
+  }
+  if (userAgent.length > MAX_USER_AGENT) {
+    throw new HandshakeError(
+      `invalid hello: field "userAgent" is ${userAgent.length} characters, over ${MAX_USER_AGENT}`,
+    );
+  }
+  const unsafe = unsafeCharacter(userAgent);
+  if (unsafe !== undefined) {
+    throw new HandshakeError(`invalid hello: field "userAgent" holds ${unsafe}`);
+  }
+  const clientKey = hexField(hello, "publickey", "hello", { length: KEY_LENGTH });
+  if (!isValidPublicKey(clientKey)) {
+    throw new HandshakeError(
+      'invalid hello: field "publickey" is not a valid ed25519 public key',
+    );
+  }
+  const nonce = hexField(hello, "nonce", "hello", { length: NONCE_LENGTH });
+  if (isZero(nonce)) throw new HandshakeError('invalid hello: field "nonce" is all zeros');
+  const publicKey = toHex(clientKey);
+
+  const challenge = concat(
+    randomBytes(NONCE_LENGTH),
+    encoder.encode(`Hello: ${publicKey}\n`),
+    state.text,
+  );
+  const pending: PendingAnswer = { clientKey: publicKey, userAgent, challenge: toHex(challenge) };
+  if (signer === undefined) {
+    save?.(pending);
+    await write(conn, signal, CHALLENGE, { message: pending.challenge });
+  } else {
+    const signature = await abortable(
+      signer.sign(concat(SERVER_DOMAIN, nonce, challenge)),
+      signal,
+    );
+    pending.serverKey = signer.publicKeyHex;
+    save?.(pending);
+    await write(conn, signal, CHALLENGE, {
+      message: pending.challenge,
+      publickey: signer.publicKeyHex,
+      signature: toHex(signature),
+    });
+  }
+  return pending;
+}
+
+/** Reads and verifies the answer to `pending`'s challenge, authorizes, completes. */
+async function checkAnswer(
+  conn: APIConn,
+  signal: AbortSignal,
+  state: ServerState,
+  pending: PendingAnswer,
+): Promise<PeerIdentity> {
+  const peer: PeerIdentity = { publicKey: pending.clientKey, userAgent: pending.userAgent };
+  const challenge = fromHex(pending.challenge);
+  const accepted = await readPayload(conn, signal, ACCEPTED, "client");
+  const signature = hexField(accepted, "signature", "answer", { length: SIGNATURE_LENGTH });
+  const signed = pending.serverKey === undefined
+    ? concat(CLIENT_DOMAIN, challenge)
+    : concat(CLIENT_DOMAIN, challenge, fromHex(pending.serverKey));
+  const valid = verify(signature, signed, fromHex(pending.clientKey), { backend: state.backend });
+  if (!await abortable(valid, signal)) throw new HandshakeError("invalid signature");
+
+  if (state.allow !== undefined && !state.allow.has(peer.publicKey)) {
+    throw new PublicKeyRefusedError(peer.publicKey);
+  }
+  if (state.authorize !== undefined) {
+    let allowed: boolean;
+    try {
+      allowed = await abortable(Promise.resolve(state.authorize({ ...peer })), signal);
+    } catch (error) {
+      if (signal.aborted && error === signal.reason) throw error;
+      const internal = new InternalError(error);
+      await sendError(conn, signal, internal.protocolError());
+      throw quiet(new HandshakeError(`authorize failed: ${internal.message}`, { cause: error }));
+    }
+    if (allowed !== true) throw new PublicKeyRefusedError(peer.publicKey);
+  }
+
+  await write(conn, signal, COMPLETE, {});
+  return peer;
 }

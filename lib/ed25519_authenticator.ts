@@ -14,7 +14,13 @@ import type { Authenticator, PeerIdentity } from "./message.ts";
 import { decodeKey, type Ed25519Backend, Ed25519Signer } from "./ed25519_keys.ts";
 import { toHex } from "./_bytes.ts";
 import { runClient } from "./_ed25519_client.ts";
-import { PublicKeyRefusedError, runServer } from "./_ed25519_server.ts";
+import {
+  type PendingAnswer,
+  PublicKeyRefusedError,
+  runServer,
+  type ServerState,
+} from "./_ed25519_server.ts";
+import { withResume } from "./_resumable.ts";
 import { checkText, encoder, MAX_SERVER_MESSAGE, MAX_USER_AGENT } from "./_ed25519_wire.ts";
 
 export { PublicKeyRefusedError };
@@ -286,12 +292,18 @@ export function ed25519Server(options: Ed25519ServerOptions = {}): Authenticator
     return signer;
   };
   const text = encoder.encode(`Message: ${message}\n`);
-  return {
+  const state: ServerState = { getSigner, text, allow, authorize, backend };
+  // Resumable from a checkpoint (see `_resumable.ts`): the Cloudflare adapter
+  // finishes a handshake that a hibernation interrupted.
+  return withResume({
     handshakeClient: () =>
       Promise.reject(
         new TypeError("Cannot run the client side with ed25519Server(): use ed25519Client()"),
       ),
-    handshakeServer: (conn, signal) =>
-      runServer(conn, signal, { getSigner, text, allow, authorize, backend }),
-  };
+    handshakeServer: (conn, signal) => runServer(conn, signal, state),
+  }, (conn, signal, { from, save }) =>
+    runServer(conn, signal, state, {
+      ...(from === undefined ? {} : { from: from as PendingAnswer }),
+      save,
+    }));
 }

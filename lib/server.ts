@@ -12,16 +12,22 @@ import type { API } from "./api.ts";
 import { abortable, deadline, settledWithin } from "./_deadline.ts";
 import { CloseCode, ConnectionClosedError, PUBLIC_KEY_AUTH_ERROR } from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
-import { DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
+import { type Authenticator, DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
 import { type FrameListener, FrameSocket } from "./_frames.ts";
 import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
-import type { ServerOptions } from "./server_options.ts";
+import type { ResumeState, ServerOptions } from "./server_options.ts";
 import type { ConnectionInfo, Session } from "./session.ts";
 
-export type { Handler, Handlers, RequestContext, ServerOptions } from "./server_options.ts";
+export type {
+  Handler,
+  Handlers,
+  RequestContext,
+  ResumeState,
+  ServerOptions,
+} from "./server_options.ts";
 export { type ConnectionInfo, Session } from "./session.ts";
 
 /**
@@ -155,6 +161,60 @@ export class Server<A extends API = API> {
    * @returns Resolves when the session has ended.
    */
   serveSocket(socket: WebSocketLike, info: ConnectionInfo = {}): Promise<void> {
+    return this.#start(socket, info, undefined);
+  }
+
+  /**
+   * Serves a socket whose session began in an earlier life of the process:
+   * a Cloudflare Durable Object woken from hibernation keeps its sockets but
+   * not their sessions. With `admitted`, the session is served at once (no
+   * handshake, no `authorize`, no first ping, no `onSessionOpen`: they
+   * happened before); otherwise the handshake runs, with `authenticator` in
+   * place of `ServerOptions.authenticator` (one that finishes an interrupted
+   * handshake) and within `handshakeTimeoutMs` of `handshakeStartedAt`, then
+   * `authorize` and the ping.
+   *
+   * @param socket The restored socket.
+   * @param info Where it came from.
+   * @param state What the adapter kept of the session.
+   * @returns Resolves when the session has ended.
+   *
+   * @example A restored session is served without a new first ping
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const sent: string[] = [];
+   * const socket = Object.assign(new EventTarget(), {
+   *   readyState: 1, bufferedAmount: 0, binaryType: "",
+   *   send: (frame: string) => void sent.push(frame),
+   *   close: () => void socket.dispatchEvent(new CloseEvent("close", { code: 1000 })),
+   * });
+   * const receive = (data: string) => socket.dispatchEvent(new MessageEvent("message", { data }));
+   * const server = new Server(demoAPI, { handlers: demoHandlers });
+   * const served = server.resumeSocket(socket, {}, { admitted: true, peer: { publicKey: "ab", userAgent: "x" } });
+   * receive('{"header":{"command":"demo-echo-request","id":"5"},"payload":1}');
+   * assert.deepEqual(sent, ['{"header":{"command":"demo-echo-response","id":"5"},"payload":1}']);
+   * assert.equal([...server.sessions.values()][0]?.peer?.publicKey, "ab");
+   * socket.close();
+   * await served;
+   * ```
+   */
+  resumeSocket(socket: WebSocketLike, info: ConnectionInfo, state: ResumeState): Promise<void> {
+    return this.#start(socket, info, state);
+  }
+
+  /** The authenticator every new connection runs (`ServerOptions.authenticator`). */
+  get authenticator(): Authenticator | undefined {
+    return this.#options.authenticator;
+  }
+
+  #start(
+    socket: WebSocketLike,
+    info: ConnectionInfo,
+    resume: ResumeState | undefined,
+  ): Promise<void> {
     const o = this.#options;
     const conn = new FrameSocket(socket, {
       readLimit: o.readLimit ?? DEFAULT_READ_LIMIT,
@@ -166,7 +226,7 @@ export class Server<A extends API = API> {
     const served = new ServedSession(this.#router, String(++this.#nextSession), conn, info);
     const session = served.session;
     this.#sessions.set(session.id, session);
-    const ended = this.#run(served);
+    const ended = this.#run(served, resume);
     this.#ended.set(session.id, ended);
     return ended;
   }
@@ -191,10 +251,13 @@ export class Server<A extends API = API> {
     await Promise.all(this.#ended.values());
   }
 
-  async #run(served: ServedSession<A>): Promise<void> {
+  async #run(served: ServedSession<A>, resume: ResumeState | undefined): Promise<void> {
     const { session, conn } = served;
     try {
-      if (await this.#admit(served)) {
+      if (resume?.admitted) {
+        if (resume.peer !== undefined) served.peer = resume.peer;
+        await this.#serve(served);
+      } else if (await this.#admit(served, resume)) {
         this.#options.onSessionOpen?.(session);
         await conn.writeText(
           encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
@@ -218,12 +281,16 @@ export class Server<A extends API = API> {
   }
 
   /** Handshake and authorization; false when the session was refused and closed. */
-  async #admit(served: ServedSession<A>): Promise<boolean> {
+  async #admit(served: ServedSession<A>, resume: ResumeState | undefined): Promise<boolean> {
     const { session, conn } = served;
-    const { authenticator, authorize } = this.#options;
+    const { authorize } = this.#options;
+    const authenticator = resume?.authenticator ?? this.#options.authenticator;
     if (authenticator) {
+      const timeoutMs = this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS;
       const timeout = deadline(
-        this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS,
+        resume?.handshakeStartedAt === undefined || !(timeoutMs > 0 && timeoutMs < Infinity)
+          ? timeoutMs // none to shorten (0 or Infinity: no timeout)
+          : Math.max(1, Math.min(timeoutMs, resume.handshakeStartedAt + timeoutMs - Date.now())),
         "Handshake",
         session.signal,
       );

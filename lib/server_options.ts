@@ -6,7 +6,7 @@
  */
 
 import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
-import type { Authenticator } from "./message.ts";
+import type { Authenticator, PeerIdentity } from "./message.ts";
 import type { Session } from "./session.ts";
 
 /**
@@ -334,4 +334,29 @@ export interface ServerOptions<A extends API = API> {
   onSessionOpen?: (session: Session<A>) => void;
   /** Called when a session ends, with the close status. */
   onSessionClose?: (session: Session<A>, status: { code: number; reason: string }) => void;
+}
+
+/**
+ * What an adapter kept of a session across a restart of its process, for
+ * `Server.resumeSocket` (the Cloudflare adapter keeps it in the socket's
+ * hibernation attachment).
+ *
+ * @example A session that passed its handshake before
+ * ```ts
+ * import type { ResumeState } from "@wsrpc/protocol/types";
+ * import assert from "node:assert/strict";
+ *
+ * const state: ResumeState = { admitted: true, peer: { publicKey: "ab".repeat(32), userAgent: "cli/1" } };
+ * assert.ok(state.admitted);
+ * ```
+ */
+export interface ResumeState {
+  /** The session was admitted before: serve it at once. */
+  admitted?: boolean;
+  /** The identity its handshake established. */
+  peer?: PeerIdentity;
+  /** Runs (or finishes) the handshake in place of `ServerOptions.authenticator`. */
+  authenticator?: Authenticator;
+  /** When the handshake began (ms since the epoch): it must end `handshakeTimeoutMs` after. */
+  handshakeStartedAt?: number;
 }

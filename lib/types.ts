@@ -35,4 +35,4 @@ export type { FramingOptions, Incoming } from "./framing.ts";
 export type { Command, Header } from "./message.ts";
 export type { WebSocketFactory } from "./conn.ts";
 export type { CloseInfo } from "./ws_conn.ts";
-export type { ConnectionInfo } from "./server.ts";
+export type { ConnectionInfo, ResumeState } from "./server.ts";

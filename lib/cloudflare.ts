@@ -1,0 +1,378 @@
+/**
+ * The Cloudflare adapter: serve a {@linkcode Server} from a plain Worker
+ * ({@linkcode createHandler}: `WebSocketPair` and `accept()`) or from a
+ * Durable Object on the WebSocket Hibernation API
+ * ({@linkcode createDurableObjectHandler}). Both run the same server core as
+ * Deno and Bun: the same admission (426, 421, 403, 503, `path`, `fallback`),
+ * first ping with id "0", limits, close codes and error redaction.
+ *
+ * workerd has no `bufferedAmount`: the adapter reports 0, so responses and
+ * pushes go straight to workerd, which queues them; each is bounded by the
+ * server's limits (a request by `readLimit`, 512 KiB by default; Cloudflare's
+ * own message size limit applies on top), and `writeHighWaterMark`/`writeTimeoutMs`
+ * do not apply.
+ *
+ * In a Durable Object, each socket's session lives in its hibernation
+ * attachment (the upgrade URL, the client address, whether it was admitted,
+ * the authenticated peer, the handshake's progress, the requests in
+ * flight), so an object woken from hibernation serves every socket on
+ * without a new handshake or first ping; an ed25519 handshake survives a
+ * hibernation between its messages. An event that starts a request keeps
+ * the object awake until the request is answered.
+ *
+ * Workers' types are described by small local interfaces, so this module
+ * type-checks under Deno without `@cloudflare/workers-types`.
+ *
+ * @example A Worker and a Durable Object
+ * ```ts ignore
+ * import { Server } from "@wsrpc/protocol";
+ * import { createDurableObjectHandler, createHandler } from "@wsrpc/protocol/cloudflare";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ *
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
+ * export default { fetch: createHandler(server, { path: "/v1/ws" }) };
+ *
+ * export class Room {
+ *   #wsrpc;
+ *   constructor(ctx: DurableObjectState) {
+ *     this.#wsrpc = createDurableObjectHandler(new Server(demoAPI, { handlers: demoHandlers }), ctx);
+ *   }
+ *   fetch(request: Request) { return this.#wsrpc.fetch(request); }
+ *   webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) { return this.#wsrpc.webSocketMessage(ws, message); }
+ *   webSocketClose(ws: WebSocket, code: number, reason: string) { this.#wsrpc.webSocketClose(ws, code, reason); }
+ *   webSocketError(ws: WebSocket) { this.#wsrpc.webSocketError(ws); }
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import type { API } from "./api.ts";
+import type { Server, Session } from "./server.ts";
+import { type AdapterOptions, routeRequest } from "./_route.ts";
+import { CloseCode } from "./close_code.ts";
+import { CloudflareSocket, type WorkersWebSocket } from "./_cloudflare_socket.ts";
+import {
+  type Attachment,
+  attachmentOf,
+  saveAttachment,
+  serveFromAttachment,
+} from "./_cloudflare_attachment.ts";
+
+export type { AdapterOptions };
+
+/**
+ * The part of a Workers `WebSocket` the adapter uses.
+ *
+ * @example A stand-in socket
+ * ```ts
+ * import type { CloudflareWebSocket } from "@wsrpc/protocol/cloudflare";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: string[] = [];
+ * const ws: CloudflareWebSocket = { readyState: 1, send: (text) => void sent.push(text), close: () => {} };
+ * ws.send("hi");
+ * assert.deepEqual(sent, ["hi"]);
+ * ```
+ */
+export interface CloudflareWebSocket {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Starts (or answers) the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** Starts delivering events to listeners (a plain Worker's socket). */
+  accept?(): void;
+  /** Listens for `message`, `close` and `error` (a plain Worker's socket). */
+  addEventListener?(type: string, listener: (event: never) => void): void;
+  /** Keeps a value with a hibernatable socket. */
+  serializeAttachment?(value: unknown): void;
+  /** The value kept with `serializeAttachment`. */
+  deserializeAttachment?(): unknown;
+}
+
+/**
+ * The part of a Durable Object's `ctx` (`DurableObjectState`) the adapter uses.
+ *
+ * @example A stand-in state that hibernates nothing
+ * ```ts
+ * import type { CloudflareWebSocket, DurableObjectStateLike } from "@wsrpc/protocol/cloudflare";
+ * import assert from "node:assert/strict";
+ *
+ * const accepted: CloudflareWebSocket[] = [];
+ * const ctx: DurableObjectStateLike = {
+ *   acceptWebSocket: (ws) => void accepted.push(ws),
+ *   getWebSockets: () => accepted,
+ * };
+ * assert.equal(ctx.getWebSockets("wsrpc").length, 0);
+ * ```
+ */
+export interface DurableObjectStateLike {
+  /** Accepts a socket for hibernation, with tags to find it by. */
+  acceptWebSocket(ws: CloudflareWebSocket, tags?: string[]): void;
+  /** The accepted sockets (with `tag`), including those that survived hibernation. */
+  getWebSockets(tag?: string): CloudflareWebSocket[];
+}
+
+/**
+ * Options for {@linkcode createDurableObjectHandler}: the routing all
+ * adapters share, and tags for the accepted sockets.
+ *
+ * @example Tagging sockets by the room in the path
+ * ```ts
+ * import type { DurableObjectOptions } from "@wsrpc/protocol/cloudflare";
+ * import assert from "node:assert/strict";
+ *
+ * const options: DurableObjectOptions = { tags: (request) => [new URL(request.url).pathname] };
+ * assert.deepEqual(options.tags?.(new Request("http://localhost/room/a")), ["/room/a"]);
+ * ```
+ */
+export interface DurableObjectOptions extends AdapterOptions {
+  /**
+   * Tags for `ctx.acceptWebSocket` besides `"wsrpc"` (which marks the
+   * adapter's sockets), so that `ctx.getWebSockets(tag)` finds them (at most
+   * 9 more, each at most 256 characters).
+   */
+  tags?: (request: Request) => string[];
+  /**
+   * Time for the handshake, checked against the socket's attachment on each
+   * message, so that no timer keeps the object awake between the
+   * handshake's messages. Set `ServerOptions.handshakeTimeoutMs` to 0 to let
+   * the object hibernate between them; past this time the socket is closed
+   * with 4100 when the client next speaks.
+   *
+   * @default {undefined} (only `ServerOptions.handshakeTimeoutMs`, a timer)
+   */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * The Durable Object's side of the adapter: call these from the class's
+ * `fetch`, `webSocketMessage`, `webSocketClose` and `webSocketError`.
+ *
+ * @example Refusing a plain request, in an object
+ * ```ts
+ * import { Server } from "@wsrpc/protocol";
+ * import { createDurableObjectHandler, type DurableObjectHandler } from "@wsrpc/protocol/cloudflare";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const ctx = { acceptWebSocket: () => {}, getWebSockets: () => [] };
+ * const handler: DurableObjectHandler = createDurableObjectHandler(new Server(demoAPI, { handlers: demoHandlers }), ctx);
+ * assert.equal((await handler.fetch(new Request("http://localhost/"))).status, 426);
+ * ```
+ */
+export interface DurableObjectHandler {
+  /** Upgrades requests for the server; answers others (404, 426, 421, 403, 503, or the fallback). */
+  fetch(request: Request): Response | Promise<Response>;
+  /** A frame arrived; resolves once the requests it started are answered. */
+  webSocketMessage(ws: CloudflareWebSocket, message: string | ArrayBuffer): Promise<void>;
+  /** The client closed the socket. */
+  webSocketClose(ws: CloudflareWebSocket, code: number, reason: string, wasClean?: boolean): void;
+  /** The socket failed. */
+  webSocketError(ws: CloudflareWebSocket, error?: unknown): void;
+}
+
+/** The tag that marks the adapter's sockets. */
+const TAG = "wsrpc";
+/** How often an event that started requests looks whether they are answered. */
+const SETTLE_POLL_MS = 5;
+
+/** A new `WebSocketPair`'s two ends (a Workers global). */
+function webSocketPair(): [CloudflareWebSocket, CloudflareWebSocket] {
+  const Pair = (globalThis as { WebSocketPair?: new () => Record<0 | 1, CloudflareWebSocket> })
+    .WebSocketPair;
+  if (Pair === undefined) throw new TypeError("WebSocketPair is not defined: not on Workers");
+  const pair = new Pair();
+  return [pair[0], pair[1]];
+}
+
+/** The 101 response that hands `client` to the runtime. */
+function switching(client: CloudflareWebSocket, protocol: string | undefined): Response {
+  const init = { status: 101, webSocket: client } as ResponseInit;
+  if (protocol !== undefined) init.headers = { "sec-websocket-protocol": protocol };
+  return new Response(null, init);
+}
+
+/** The newest session: the one `serveSocket` just started. */
+function newestSession<A extends API>(server: Server<A>): Session<A> | undefined {
+  let last: Session<A> | undefined;
+  for (const session of server.sessions.values()) last = session;
+  return last;
+}
+
+/**
+ * Makes a fetch handler for a plain Worker: checks and upgrades requests
+ * with a `WebSocketPair`, accepts the server end and serves it until it
+ * closes (the Worker stays alive while the socket is open).
+ *
+ * @param server The server.
+ * @param options `path` to serve on and a `fallback` for other requests.
+ * @returns The Worker's `fetch`.
+ *
+ * @example Refusals, before any socket is made
+ * ```ts
+ * import { Server } from "@wsrpc/protocol";
+ * import { createHandler } from "@wsrpc/protocol/cloudflare";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * const fetch = createHandler(new Server(demoAPI, { handlers: demoHandlers }), { path: "/v1/ws" });
+ * assert.equal((await fetch(new Request("http://localhost/v1/ws"))).status, 426); // not an upgrade
+ * assert.equal((await fetch(new Request("http://localhost/other"))).status, 404);
+ * ```
+ */
+export function createHandler<A extends API>(
+  server: Server<A>,
+  options: AdapterOptions = {},
+): (request: Request) => Response | Promise<Response> {
+  return (request) => {
+    const refusal = routeRequest(request, options) ?? server.checkRequest(request);
+    if (refusal !== undefined) return refusal;
+    const [client, ws] = webSocketPair();
+    ws.accept!();
+    const remoteAddr = request.headers.get("cf-connecting-ip");
+    void server.serveSocket(
+      CloudflareSocket.listening(ws as WorkersWebSocket),
+      remoteAddr === null ? { request } : { request, remoteAddr },
+    );
+    return switching(client, server.selectProtocol(request));
+  };
+}
+
+/**
+ * Makes the Durable Object side of the adapter on the Hibernation API.
+ * `fetch` checks and upgrades requests and accepts the server end with
+ * `ctx.acceptWebSocket`; each socket's session state is kept in its
+ * attachment, and an object woken from hibernation restores every session
+ * (found with `ctx.getWebSockets("wsrpc")`) on its first event.
+ *
+ * Make it in the object's constructor with a `Server` made there too: a
+ * woken object is a new instance. `server.sessions` then holds the sessions
+ * of this object's sockets.
+ *
+ * @param server The server.
+ * @param ctx The object's state (`this.ctx`).
+ * @param options Routing and socket tags.
+ * @returns The handlers to call from the class.
+ *
+ * @example A frame delivered to a socket woken from hibernation
+ * ```ts
+ * import { Server } from "@wsrpc/protocol";
+ * import { type CloudflareWebSocket, createDurableObjectHandler } from "@wsrpc/protocol/cloudflare";
+ * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+ * import assert from "node:assert/strict";
+ *
+ * // A socket whose session was admitted before the object hibernated.
+ * const sent: string[] = [];
+ * const ws: CloudflareWebSocket = {
+ *   readyState: 1, send: (text) => void sent.push(text), close: () => {},
+ *   deserializeAttachment: () => ({ wsrpc: 1, url: "http://localhost/", startedAt: 0, admitted: true, inFlight: 0 }),
+ *   serializeAttachment: () => {},
+ * };
+ * const server = new Server(demoAPI, { handlers: demoHandlers });
+ * const handler = createDurableObjectHandler(server, { acceptWebSocket: () => {}, getWebSockets: () => [ws] });
+ * await handler.webSocketMessage(ws, '{"header":{"command":"demo-echo-request","id":"9"},"payload":"hi"}');
+ * assert.deepEqual(sent, ['{"header":{"command":"demo-echo-response","id":"9"},"payload":"hi"}']); // no new ping
+ * handler.webSocketClose(ws, 1000, "");
+ * await server.shutdown();
+ * ```
+ */
+export function createDurableObjectHandler<A extends API>(
+  server: Server<A>,
+  ctx: DurableObjectStateLike,
+  options: DurableObjectOptions = {},
+): DurableObjectHandler {
+  interface Served {
+    socket: CloudflareSocket;
+    attachment: Attachment;
+    session: Session<A> | undefined;
+  }
+  const served = new Map<CloudflareWebSocket, Served>();
+  let restored = false;
+
+  const start = (ws: CloudflareWebSocket, attachment: Attachment, request?: Request): Served => {
+    const { socket } = serveFromAttachment(server, ws as WorkersWebSocket, attachment, request);
+    const entry = { socket, attachment, session: newestSession(server) };
+    served.set(ws, entry);
+    void entry.session?.closed.then(() => served.delete(ws));
+    return entry;
+  };
+  /** The sockets of an object woken from hibernation, each with its session again. */
+  const restoreAll = () => {
+    if (restored) return;
+    restored = true;
+    for (const ws of ctx.getWebSockets(TAG)) {
+      const attachment = attachmentOf(ws as WorkersWebSocket);
+      if (!served.has(ws) && attachment !== undefined) start(ws, attachment);
+    }
+  };
+  const find = (ws: CloudflareWebSocket): Served | undefined => {
+    restoreAll();
+    const entry = served.get(ws);
+    if (entry !== undefined) return entry;
+    const attachment = attachmentOf(ws as WorkersWebSocket);
+    return attachment === undefined ? undefined : start(ws, attachment);
+  };
+  /** Records the requests in flight in the attachment when the count changed. */
+  const record = (entry: Served) => {
+    const inFlight = entry.session?.inFlight ?? 0;
+    if (inFlight === entry.attachment.inFlight) return;
+    entry.attachment.inFlight = inFlight;
+    saveAttachment(entry.socket.ws, entry.attachment);
+  };
+
+  return {
+    fetch(request) {
+      restoreAll();
+      const refusal = routeRequest(request, options) ?? server.checkRequest(request);
+      if (refusal !== undefined) return refusal;
+      const [client, ws] = webSocketPair();
+      ctx.acceptWebSocket(ws, [TAG, ...(options.tags?.(request) ?? [])]);
+      const remoteAddr = request.headers.get("cf-connecting-ip");
+      const attachment: Attachment = {
+        wsrpc: 1,
+        url: request.url,
+        startedAt: Date.now(),
+        inFlight: 0,
+        ...(remoteAddr === null ? {} : { remoteAddr }),
+      };
+      saveAttachment(ws as WorkersWebSocket, attachment);
+      start(ws, attachment, request);
+      return switching(client, server.selectProtocol(request));
+    },
+    async webSocketMessage(ws, message) {
+      const entry = find(ws);
+      if (entry === undefined) return; // not one of the adapter's sockets
+      const limit = options.handshakeTimeoutMs;
+      if (
+        !entry.attachment.admitted && limit !== undefined &&
+        Date.now() - entry.attachment.startedAt > limit
+      ) {
+        entry.socket.close(
+          CloseCode.HandshakeError,
+          `handshake failed: Handshake timed out after ${limit} ms`,
+        );
+        return;
+      }
+      entry.socket.onMessage(message);
+      const session = entry.session;
+      if (session === undefined || session.inFlight === 0) return;
+      // Keep the object awake (the event open) until the requests are answered.
+      record(entry);
+      while (session.inFlight > 0 && !session.signal.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+      }
+      record(entry);
+    },
+    webSocketClose(ws, code, reason) {
+      find(ws)?.socket.onClose(code, reason);
+      served.delete(ws);
+    },
+    webSocketError(ws) {
+      find(ws)?.socket.onClose(CloseCode.AbnormalClosure, "");
+      served.delete(ws);
+    },
+  };
+}
