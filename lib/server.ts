@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { API } from "./api.ts";
+import type { API, CommandOf, PayloadOf } from "./api.ts";
 import { abortable, deadline, settledWithin } from "./_deadline.ts";
 import { CloseCode, ConnectionClosedError, PUBLIC_KEY_AUTH_ERROR } from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
@@ -19,6 +19,8 @@ import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ServerOptions } from "./server_options.ts";
+import { TopicHub } from "./_topic_hub.ts";
+import { type BusPosition, MemoryBus } from "./topics.ts";
 import type { ConnectionInfo, Session } from "./session.ts";
 
 export type { Handler, Handlers, RequestContext, ServerOptions } from "./server_options.ts";
@@ -65,6 +67,7 @@ export { type ConnectionInfo, Session } from "./session.ts";
 export class Server<A extends API = API> {
   readonly #options: ServerOptions<A>;
   readonly #router: Router<A>;
+  readonly #hub: TopicHub;
   readonly #pingCommand: string;
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
@@ -83,6 +86,9 @@ export class Server<A extends API = API> {
   constructor(api: A, options: ServerOptions<A>) {
     this.#options = options;
     this.#router = new Router(api, options);
+    this.#hub = new TopicHub(options.bus ?? new MemoryBus(), (state, error) => {
+      if (state === "down") console.error("wsrpc: bus unreachable:", error);
+    });
     const ping = options.pingCommand ??
       Object.keys(api.definition).find((c) => c.endsWith("-ping-request"));
     if (ping === undefined) {
@@ -163,12 +169,86 @@ export class Server<A extends API = API> {
       ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
       ...(o.readQueueLimit === undefined ? {} : { readQueueLimit: o.readQueueLimit }),
     });
-    const served = new ServedSession(this.#router, String(++this.#nextSession), conn, info);
+    const served = new ServedSession(
+      this.#router,
+      this.#hub,
+      String(++this.#nextSession),
+      conn,
+      info,
+    );
     const session = served.session;
+    if (this.#router.accepting) this.#hub.attach();
     this.#sessions.set(session.id, session);
     const ended = this.#run(served);
     this.#ended.set(session.id, ended);
     return ended;
+  }
+
+  /**
+   * Publishes a push to every session subscribed to `topic`
+   * ({@linkcode Session.subscribe}) on every server on this server's bus
+   * (`ServerOptions.bus`). Each subscriber gets it through its own bounded
+   * write path: a client that does not read is closed by `writeQueueLimit`
+   * or `writeTimeoutMs`, never buffered without bound. Per topic, every
+   * subscriber sees the publishes in the order the bus accepted them.
+   *
+   * @param topic The topic.
+   * @param command A command of the API (a notification).
+   * @param payload Its payload.
+   * @returns Where the bus put it: the topic's sequence and epoch.
+   * @throws {TypeError} When the topic is not a valid name.
+   *
+   * @example See `Session.subscribe`
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const server = new Server(demoAPI, { handlers: demoHandlers });
+   * const first = await server.publish("news", "demo-event-notification", { seq: 1 });
+   * const second = await server.publish("news", "demo-event-notification", { seq: 2 });
+   * assert.equal(second.seq, first.seq + 1); // nobody listens; the bus numbers them all the same
+   * ```
+   */
+  publish<C extends CommandOf<A>>(
+    topic: string,
+    command: C,
+    payload: PayloadOf<A, C>,
+  ): Promise<BusPosition> {
+    try {
+      return this.#hub.publish(topic, command, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Publishes a push to every session of every server on this server's bus.
+   *
+   * @param command A command of the API (a notification).
+   * @param payload Its payload.
+   * @returns Resolves once the bus has accepted it.
+   *
+   * @example Every session hears it
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const sent: string[] = [];
+   * const socket = Object.assign(new EventTarget(), {
+   *   readyState: 1, bufferedAmount: 0, binaryType: "", send: (f: string) => void sent.push(f), close() {},
+   * });
+   * const server = new Server(demoAPI, { handlers: demoHandlers });
+   * server.serveSocket(socket);
+   * await new Promise((resolve) => setTimeout(resolve, 0)); // the ping goes out
+   * await server.broadcast("demo-event-notification", { seq: 1 });
+   * assert.equal(sent[1], '{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
+   * await server.shutdown({ graceMs: 0 });
+   * ```
+   */
+  async broadcast<C extends CommandOf<A>>(command: C, payload: PayloadOf<A, C>): Promise<void> {
+    await this.#hub.broadcast(command, payload);
   }
 
   /**
@@ -189,6 +269,7 @@ export class Server<A extends API = API> {
       session.close(CloseCode.GoingAway, "server shutting down");
     }
     await Promise.all(this.#ended.values());
+    this.#hub.detach();
   }
 
   async #run(served: ServedSession<A>): Promise<void> {
@@ -199,12 +280,14 @@ export class Server<A extends API = API> {
         await conn.writeText(
           encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
         );
+        this.#hub.add(served);
         await this.#serve(served);
       }
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) this.#router.fault(session, error);
     } finally {
       session.close(CloseCode.Normal, "");
+      this.#hub.remove(served);
       this.#lingering++;
       void conn.closed.then(() => this.#lingering--);
       this.#sessions.delete(session.id);

@@ -8,6 +8,7 @@
 import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
 import type { Authenticator } from "./message.ts";
 import type { Session } from "./session.ts";
+import type { Bus } from "./topics.ts";
 
 /**
  * What a handler knows about its request.
@@ -330,6 +331,16 @@ export interface ServerOptions<A extends API = API> {
    * @default {console.error}
    */
   onError?: (error: Error, session: Session<A>) => void;
+  /**
+   * What `publish` and `broadcast` go through and subscriptions listen on:
+   * share one bus between instances to fan out across processes and
+   * machines (`RedisBus` from `@wsrpc/protocol/redis`, `NatsBus` from
+   * `@wsrpc/protocol/nats`). The server listens from its first session until
+   * `shutdown`; the bus stays the caller's to close.
+   *
+   * @default {new MemoryBus()} (this process only)
+   */
+  bus?: Bus;
   /** Called when a session has passed the handshake and authorization. */
   onSessionOpen?: (session: Session<A>) => void;
   /** Called when a session ends, with the close status. */
