@@ -6,6 +6,9 @@
  */
 
 import { exists, NATS_SERVER, REDIS_SERVER } from "../examples/cluster/brokers.ts";
+import type { NatsBusOptions } from "../lib/nats.ts";
+import type { RedisBusOptions } from "../lib/redis.ts";
+import type { Bus } from "../lib/topics.ts";
 import { run } from "./interop/_process.ts";
 
 export { startNats, startRedis } from "../examples/cluster/brokers.ts";
@@ -36,4 +39,31 @@ async function install(): Promise<void> {
   if (!await exists(`${ROOT}examples/cluster/node_modules/redis/package.json`)) {
     await run("npm", ["ci", "--prefix", `${ROOT}examples/cluster`, "--no-audit", "--no-fund"]);
   }
+}
+
+/** A bus and what closes its clients (examples/cluster/clients.ts). */
+export interface ClientBus {
+  bus: Bus;
+  close(): Promise<void>;
+}
+
+type Extra<O> = Omit<O, "client" | "reader" | "js" | "jsm" | "connection">;
+
+/** What examples/cluster/clients.ts exports. */
+export interface Clients {
+  nodeRedisBus(url: string, options?: Extra<RedisBusOptions>): Promise<ClientBus>;
+  bunRedisBus(url: string, options?: Extra<RedisBusOptions>): Promise<ClientBus>;
+  natsBus(url: string, options?: Extra<NatsBusOptions>): Promise<ClientBus>;
+}
+
+/**
+ * The clients module, loaded at run time: a specifier the type checker does
+ * not follow, so that the npm clients' Node typings stay out of the tests'
+ * program (they change the global `EventTarget`). The examples are checked
+ * on their own (`deno check examples/cluster/`).
+ */
+export async function loadClients(): Promise<Clients> {
+  await ensureBrokers();
+  const specifier = new URL("../examples/cluster/clients.ts", import.meta.url).href;
+  return await import(specifier) as Clients;
 }

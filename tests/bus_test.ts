@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import type { Bus, BusListener, BusMessage } from "../lib/topics.ts";
 import { MemoryBus } from "../lib/topics.ts";
-import { ensureBrokers, startNats, startRedis } from "./_brokers.ts";
+import { loadClients, startNats, startRedis } from "./_brokers.ts";
 
-await ensureBrokers();
-const { natsBus, nodeRedisBus } = await import("../examples/cluster/clients.ts");
+const { natsBus, nodeRedisBus } = await loadClients();
 
 /** A listener that records what the bus reports and wakes waiters. */
 class Recorder {
