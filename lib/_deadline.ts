@@ -41,7 +41,7 @@ export interface Timers {
   now(): number;
 }
 
-const realTimers: Timers = {
+export const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
   now: () => performance.now(),

@@ -1,6 +1,10 @@
 /**
  * `Conn`: the protocol's client. Connects with timeouts, runs the
- * authenticator, correlates calls by id, queues pushes, reconnects.
+ * authenticator, correlates calls by id, queues pushes, reconnects. This file
+ * holds the state machine and the public API; the parts are units of their
+ * own: options (`conn_options.ts`), dialing (`_dial.ts`), the call table
+ * (`_call_table.ts`), the inbox (`_inbox.ts`), the push queue
+ * (`_push_queue.ts`), backoff (`_backoff.ts`) and keepalive (`_keepalive.ts`).
  *
  * @module
  */
@@ -12,422 +16,26 @@ import {
   type ResponseCommandOf,
   schemalessAPI,
 } from "./api.ts";
-import { abortable, deadline, MAX_TIMER_DELAY, settledWithin } from "./_deadline.ts";
-import {
-  ConnectionClosedError,
-  HandshakeError,
-  InvalidCommandError,
-  ProtocolError,
-  STATUS_HANDSHAKE_ERR,
-} from "./errors.ts";
-import { decodeMessage, encodeMessage, type Incoming, messageOf } from "./framing.ts";
-import {
-  type APIConn,
-  type Authenticator,
-  DEFAULT_READ_LIMIT,
-  WS_CONNECT_TIMEOUT_MS,
-  WS_HANDSHAKE_TIMEOUT_MS,
-} from "./message.ts";
-import type { WebSocketLike } from "./_socket.ts";
+import { abortable, deadline, settledWithin } from "./_deadline.ts";
+import { backoffDelay, DEFAULT_BACKOFF } from "./_backoff.ts";
+import { CallTable } from "./_call_table.ts";
+import type { CallOptions, ConnOptions, ReconnectOptions } from "./conn_options.ts";
+import { greet, openSocket, websocketURL } from "./_dial.ts";
+import { Inbox } from "./_inbox.ts";
+import { Keepalive, pingCommandOf } from "./_keepalive.ts";
+import { PushQueue } from "./_push_queue.ts";
+import { CloseCode, ConnectionClosedError, InvalidCommandError } from "./errors.ts";
+import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
+import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
 
-/** Default `pushQueueBytes`: 8 MiB of pushes waiting for `read`. */
-const DEFAULT_PUSH_QUEUE_BYTES = 8 * 1024 * 1024;
-/** Bytes counted per queued push on top of its frame length (entry, decoded value). */
-const PUSH_OVERHEAD = 64;
-
-/**
- * Makes the socket a {@linkcode Conn} connects with. The default uses the
- * global `WebSocket`, passing `headers` where the runtime allows it (Deno,
- * Bun).
- *
- * @example A factory for a WebSocket implementation of your own
- * ```ts
- * import { Conn } from "@wsrpc/protocol";
- * import { type WebSocketFactory } from "@wsrpc/protocol/types";
- * import assert from "node:assert/strict";
- *
- * // An in-memory stand-in for the server's end of the socket.
- * class FakeSocket extends EventTarget {
- *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
- *   send(frame: string): void { this.sent.push(frame); }
- *   close(code = 1000, reason = ""): void {
- *     this.readyState = 3;
- *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
- *   }
- *   receive(message: unknown): void {
- *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
- *   }
- * }
- * const dialed: unknown[] = [];
- * const factory: WebSocketFactory = (url, { headers }) => {
- *   dialed.push({ url, headers });
- *   const socket = new FakeSocket();
- *   // The server speaks first: its ping with id "0".
- *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
- *   return socket;
- * };
- * const conn = new Conn("http://in-memory.test/v1/ws", {
- *   webSocket: factory,
- *   headers: { authorization: "Bearer t0ken" },
- * });
- * await conn.connect();
- * assert.ok(conn.isOnline);
- * assert.deepEqual(dialed, [
- *   { url: "ws://in-memory.test/v1/ws", headers: { authorization: "Bearer t0ken" } },
- * ]);
- * await conn.close();
- * ```
- */
-export type WebSocketFactory = (
-  url: string,
-  options: { headers?: Record<string, string>; protocols?: string | string[] },
-) => WebSocketLike;
-
-/**
- * Automatic reconnection: exponential backoff with jitter.
- *
- * @example Dialing again after the socket drops
- * ```ts
- * import { Conn, type ReconnectOptions } from "@wsrpc/protocol";
- * import assert from "node:assert/strict";
- *
- * // An in-memory stand-in for the server's end of the socket.
- * class FakeSocket extends EventTarget {
- *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
- *   send(frame: string): void { this.sent.push(frame); }
- *   close(code = 1000, reason = ""): void {
- *     this.readyState = 3;
- *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
- *   }
- *   receive(message: unknown): void {
- *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
- *   }
- * }
- * const sockets: FakeSocket[] = [];
- * const webSocket = () => {
- *   const socket = new FakeSocket();
- *   sockets.push(socket);
- *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
- *   return socket;
- * };
- * const reconnect: ReconnectOptions = { initialDelayMs: 20, jitter: 0 };
- * const conn = new Conn("ws://in-memory.test/", { webSocket, reconnect });
- * await conn.connect();
- * sockets[0]!.close(1006, ""); // the connection drops
- * assert.equal(conn.isOnline, false);
- * assert.equal(sockets.length, 1); // no new dial before initialDelayMs
- * await new Promise((resolve) => setTimeout(resolve, 100));
- * assert.equal(sockets.length, 2);
- * assert.equal(conn.connectCount, 2);
- * assert.ok(conn.isOnline);
- * await conn.close();
- * ```
- */
-export interface ReconnectOptions {
-  /**
-   * Delay before the first attempt.
-   *
-   * @default {250}
-   */
-  initialDelayMs?: number;
-  /**
-   * Largest delay between attempts.
-   *
-   * @default {30_000}
-   */
-  maxDelayMs?: number;
-  /**
-   * Growth of the delay per failed attempt.
-   *
-   * @default {2}
-   */
-  factor?: number;
-  /**
-   * Fraction of each delay drawn at random (0 to 1), so that clients of a
-   * restarted server do not return in step.
-   *
-   * @default {0.5}
-   */
-  jitter?: number;
-  /**
-   * Attempts after one drop before giving up.
-   *
-   * @default {Infinity}
-   */
-  maxAttempts?: number;
-}
-
-/**
- * Keepalive: a ping call at an interval, measuring round-trip time. A ping
- * that gets no answer in time closes the socket (1001, `keepalive timeout`),
- * which triggers a reconnect when that is on.
- *
- * @example A ping that gets no answer closes the socket
- * ```ts
- * import { Conn, type ConnectionClosedError, type KeepaliveOptions } from "@wsrpc/protocol";
- * import assert from "node:assert/strict";
- *
- * // An in-memory stand-in for the server's end of the socket.
- * class FakeSocket extends EventTarget {
- *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
- *   send(frame: string): void { this.sent.push(frame); }
- *   close(code = 1000, reason = ""): void {
- *     this.readyState = 3;
- *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
- *   }
- *   receive(message: unknown): void {
- *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
- *   }
- * }
- * const socket = new FakeSocket();
- * const webSocket = () => {
- *   // The server speaks first: its ping with id "0".
- *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
- *   return socket;
- * };
- * const keepalive: KeepaliveOptions = { intervalMs: 10, timeoutMs: 10, command: "tbcapi-ping-request" };
- * let dropped: ConnectionClosedError | undefined;
- * const conn = new Conn("ws://in-memory.test/", {
- *   webSocket,
- *   keepalive,
- *   onDisconnect: (error) => dropped = error,
- * });
- * await conn.connect();
- * await new Promise((resolve) => setTimeout(resolve, 100)); // the server never answers
- * assert.deepEqual(JSON.parse(socket.sent[0]!).header, { command: "tbcapi-ping-request", id: "1" });
- * assert.equal(dropped?.code, 1001);
- * assert.equal(dropped?.reason, "keepalive timeout");
- * assert.equal(conn.isOnline, false);
- * ```
- */
-export interface KeepaliveOptions {
-  /**
-   * Time between pings.
-   *
-   * @default {30_000}
-   */
-  intervalMs?: number;
-  /**
-   * How long a ping may take.
-   *
-   * @default {10_000}
-   */
-  timeoutMs?: number;
-  /**
-   * The ping request command; by default the API's command ending in
-   * `-ping-request`.
-   */
-  command?: string;
-}
-
-/**
- * Options for {@linkcode Conn}.
- *
- * @typeParam A The API the connection speaks.
- *
- * @example A call timeout and a message log
- * ```ts
- * import { Conn, type ConnOptions } from "@wsrpc/protocol";
- * import assert from "node:assert/strict";
- *
- * // An in-memory stand-in for the server's end of the socket.
- * class FakeSocket extends EventTarget {
- *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
- *   send(frame: string): void { this.sent.push(frame); }
- *   close(code = 1000, reason = ""): void {
- *     this.readyState = 3;
- *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
- *   }
- *   receive(message: unknown): void {
- *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
- *   }
- * }
- * const socket = new FakeSocket();
- * const webSocket = () => {
- *   // The server speaks first: its ping with id "0".
- *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
- *   return socket;
- * };
- * const log: string[] = [];
- * const options: ConnOptions = {
- *   webSocket,
- *   callTimeoutMs: 20,
- *   onMessage: (direction, message) => log.push(`${direction} ${JSON.stringify(message)}`),
- * };
- * await using conn = new Conn("ws://in-memory.test/", options);
- * await conn.connect();
- * // The server never answers: the call rejects after callTimeoutMs.
- * const start = performance.now();
- * await assert.rejects(conn.call("x-echo-request", "hi"), { name: "TimeoutError" });
- * assert.ok(performance.now() - start < 1_000);
- * assert.equal(conn.pendingCalls, 0);
- * assert.deepEqual(log, [
- *   'receive {"header":{"command":"x-ping-request","id":"0"}}',
- *   'send {"header":{"command":"x-echo-request","id":"1"},"payload":"hi"}',
- * ]);
- * ```
- */
-export interface ConnOptions<A extends API = API> {
-  /**
-   * The commands and payload schemas; incoming messages are checked against it.
-   *
-   * @default {schemalessAPI}
-   */
-  api?: A;
-  /** Runs a handshake (such as ed25519) on each new socket before traffic. */
-  authenticator?: Authenticator;
-  /**
-   * Time for dial, handshake and the server's first message.
-   *
-   * @default {20_000}
-   */
-  connectTimeoutMs?: number;
-  /**
-   * Time for the authenticator's handshake.
-   *
-   * @default {15_000}
-   */
-  handshakeTimeoutMs?: number;
-  /**
-   * Default time a call may take; 0 for none.
-   *
-   * @default {60_000}
-   */
-  callTimeoutMs?: number;
-  /**
-   * Largest incoming message, in bytes.
-   *
-   * @default {512 * 1024}
-   */
-  readLimit?: number;
-  /**
-   * Deepest JSON nesting accepted in an incoming message.
-   *
-   * @default {64}
-   */
-  maxDepth?: number;
-  /** Headers for the upgrade request (Deno and Bun; browsers cannot send them). */
-  headers?: Record<string, string>;
-  /** WebSocket subprotocols to offer. */
-  protocols?: string | string[];
-  /**
-   * Whether a response whose payload carries `error` rejects the call with a
-   * {@linkcode ProtocolError}. When false, such payloads resolve as they are.
-   *
-   * @default {true}
-   */
-  rejectErrors?: boolean;
-  /**
-   * Pushes held for `read` at most; past it the oldest is dropped and counted
-   * in `droppedPushes`.
-   *
-   * @default {1024}
-   */
-  pushQueueSize?: number;
-  /**
-   * Bytes of pushes held for `read` at most (each counted as its frame's
-   * length, plus 64 for bookkeeping); past it the oldest are dropped and
-   * counted in `droppedPushes`, as for `pushQueueSize`. The newest push is
-   * always kept, whatever its size (`readLimit` bounds it).
-   *
-   * @default {8 * 1024 * 1024}
-   */
-  pushQueueBytes?: number;
-  /**
-   * Reconnect after the socket drops (not after `close()`).
-   *
-   * @default {false}
-   */
-  reconnect?: boolean | ReconnectOptions;
-  /** Ping the server at an interval and measure round-trip time. */
-  keepalive?: KeepaliveOptions;
-  /** Makes sockets; for runtimes or libraries without a global `WebSocket`. */
-  webSocket?: WebSocketFactory;
-  /** Called with every message sent and received (for logs and `--verbose`). */
-  onMessage?: (direction: "send" | "receive", message: unknown) => void;
-  /** Called each time a connection is established. */
-  onConnect?: () => void;
-  /** Called when an established connection drops or is closed. */
-  onDisconnect?: (error: ConnectionClosedError) => void;
-}
-
-/**
- * Options for one call.
- *
- * @example An error payload: rejected by default, returned with `rejectErrors: false`
- * ```ts
- * import { Conn, ProtocolError, type CallOptions } from "@wsrpc/protocol";
- * import assert from "node:assert/strict";
- *
- * // An in-memory stand-in for the server's end of the socket.
- * class FakeSocket extends EventTarget {
- *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
- *   send(frame: string): void { this.sent.push(frame); }
- *   close(code = 1000, reason = ""): void {
- *     this.readyState = 3;
- *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
- *   }
- *   receive(message: unknown): void {
- *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
- *   }
- * }
- * const socket = new FakeSocket();
- * const webSocket = () => {
- *   // The server speaks first: its ping with id "0".
- *   queueMicrotask(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
- *   return socket;
- * };
- * await using conn = new Conn("ws://in-memory.test/", { webSocket });
- * await conn.connect();
- * const options: CallOptions = { rejectErrors: false, timeoutMs: 1_000 };
- * const strict = conn.call("x-fail-request", {}); // id "1"
- * const lenient = conn.call("x-fail-request", {}, options); // id "2"
- * for (const id of ["1", "2"]) {
- *   const error = { message: "no such block" };
- *   socket.receive({ header: { command: "x-fail-response", id }, payload: { error } });
- * }
- * await assert.rejects(strict, (e) => e instanceof ProtocolError && e.message === "no such block");
- * assert.deepEqual(await lenient, { error: { message: "no such block" } });
- * assert.equal(conn.pendingCalls, 0);
- * ```
- */
-export interface CallOptions {
-  /** Cancels the call. */
-  signal?: AbortSignal;
-  /**
-   * Time the call may take; 0 for none.
-   *
-   * @default {ConnOptions.callTimeoutMs}
-   */
-  timeoutMs?: number;
-  /**
-   * Whether a payload carrying `error` rejects.
-   *
-   * @default {ConnOptions.rejectErrors}
-   */
-  rejectErrors?: boolean;
-}
-
-interface PendingCall {
-  /** The command that must answer it (`x-request` -> `x-response`), when the API has one. */
-  response: string | undefined;
-  resolve(payload: unknown): void;
-  reject(error: unknown): void;
-  rejectErrors: boolean;
-  /** When the call times out (`performance.now()` time), for the shared timer. */
-  deadline?: number;
-  /** Rejects the call with its timeout error. */
-  expire?(): void;
-}
-
-interface PushEntry {
-  raw: unknown;
-  /** What it counts toward `pushQueueBytes`. */
-  size: number;
-  message?: Incoming;
-  error?: unknown;
-}
+export type {
+  CallOptions,
+  ConnOptions,
+  KeepaliveOptions,
+  ReconnectOptions,
+  WebSocketFactory,
+} from "./conn_options.ts";
 
 type State = "idle" | "connecting" | "online" | "reconnecting" | "closed";
 
@@ -449,20 +57,42 @@ type State = "idle" | "connecting" | "online" | "reconnecting" | "closed";
  *
  * @typeParam A The API it speaks.
  *
- * @example Calling a server and reading its pushes
- * ```ts ignore
- * import { Conn, defineAPI, unchecked, type PingRequest, type PingResponse } from "@wsrpc/protocol";
+ * @example Calls, an error payload, a push and a drop, over an in-memory socket
+ * ```ts
+ * import { Conn, ConnectionClosedError, ProtocolError } from "@wsrpc/protocol";
+ * import assert from "node:assert/strict";
  *
- * const api = defineAPI({
- *   "demo-ping-request": unchecked<PingRequest>(),
- *   "demo-ping-response": unchecked<PingResponse>(),
- *   "demo-event-notification": unchecked<{ seq: number }>(),
- * });
- * await using conn = new Conn("ws://127.0.0.1:8080/v1/ws", { api, reconnect: true });
+ * // An in-memory stand-in for the server's end of the socket.
+ * class FakeSocket extends EventTarget {
+ *   readyState = 1; bufferedAmount = 0; binaryType = ""; sent: string[] = [];
+ *   send(frame: string): void { this.sent.push(frame); }
+ *   close(code = 1000, reason = ""): void {
+ *     this.readyState = 3;
+ *     this.dispatchEvent(new CloseEvent("close", { code, reason }));
+ *   }
+ *   receive(message: unknown): void {
+ *     this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+ *   }
+ * }
+ * const socket = new FakeSocket();
+ * // The server speaks first: its ping with id "0".
+ * setTimeout(() => socket.receive({ header: { command: "x-ping-request", id: "0" } }));
+ * const conn = new Conn("ws://in-memory.test/", { webSocket: () => socket });
  * await conn.connect();
- * const pong = await conn.call("demo-ping-request", { timestamp: 1 });
- * console.log(pong.origintimestamp); // 1
- * for await (const push of conn) console.log(push.command, push.payload);
+ * const echo = conn.call("x-echo-request", "hi"); // id "1"
+ * const fail = conn.call("x-fail-request", {}); // id "2"
+ * const hang = conn.call("x-hang-request", {}); // id "3", never answered
+ * assert.deepEqual(socket.sent.map((frame) => JSON.parse(frame).header.id), ["1", "2", "3"]);
+ * // Answers in any order, and a push (no id).
+ * socket.receive({ header: { command: "x-fail-response", id: "2" }, payload: { error: { message: "no" } } });
+ * socket.receive({ header: { command: "x-echo-response", id: "1" }, payload: "hi" });
+ * socket.receive({ header: { command: "x-tick-notification" }, payload: 7 });
+ * assert.equal(await echo, "hi");
+ * await assert.rejects(fail, (e) => e instanceof ProtocolError && e.message === "no");
+ * assert.deepEqual(await conn.read(), { command: "x-tick-notification", id: "", payload: 7 });
+ * socket.close(1011, "server failed"); // the connection drops: pending calls reject at once
+ * await assert.rejects(hang, (e) => e instanceof ConnectionClosedError && e.code === 1011);
+ * assert.equal(conn.isOnline, false);
  * ```
  */
 export class Conn<A extends API = typeof schemalessAPI>
@@ -471,30 +101,19 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #api: A;
   readonly #options: ConnOptions<A>;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
-  readonly #pingCommand: string | undefined;
-  readonly #pending = new Map<string, PendingCall>();
-  /** One timer for the call timeouts, set for the earliest deadline. */
-  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepAt = Infinity;
-  readonly #pushes: PushEntry[] = [];
-  #pushBytes = 0;
-  readonly #pushWaiters = new Set<() => void>();
+  readonly #keepalive: Keepalive | undefined;
+  readonly #calls: CallTable;
+  readonly #pushes: PushQueue;
+  readonly #inbox: Inbox;
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
   #ws: FrameSocket | undefined;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
-  /** Messages whose (asynchronous) validation is under way, and the chain that orders them. */
-  #decoding = 0;
-  #decoded: Promise<void> = Promise.resolve();
   #lastError: Error | undefined;
-  #nextID = 0;
   #connectCount = 0;
-  #droppedPushes = 0;
   #attempt = 0;
-  #rtt: number | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Makes a client; nothing happens on the network until `connect()`.
@@ -509,21 +128,20 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#options = options;
     this.#api = (options.api ?? schemalessAPI) as A;
     this.#reconnect = options.reconnect
-      ? {
-        initialDelayMs: 250,
-        maxDelayMs: 30_000,
-        factor: 2,
-        jitter: 0.5,
-        maxAttempts: Infinity,
-        ...(options.reconnect === true ? {} : options.reconnect),
-      }
+      ? { ...DEFAULT_BACKOFF, ...(options.reconnect === true ? {} : options.reconnect) }
       : undefined;
+    this.#calls = new CallTable(this.#api);
+    this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
+    this.#inbox = new Inbox(this.#api, this.#calls, this.#pushes);
     if (options.keepalive) {
-      this.#pingCommand = options.keepalive.command ??
-        Object.keys(this.#api.definition).find((c) => c.endsWith("-ping-request"));
-      if (this.#pingCommand === undefined) {
-        throw new TypeError("Cannot keep alive: no ping command (set keepalive.command)");
-      }
+      const ping = pingCommandOf(Object.keys(this.#api.definition), options.keepalive.command);
+      this.#keepalive = new Keepalive(options.keepalive, {
+        ping: (timeoutMs) =>
+          this.call(ping as CommandOf<A>, { timestamp: Math.floor(Date.now() / 1000) } as never, {
+            timeoutMs,
+          }),
+        expire: () => this.#ws?.close(CloseCode.GoingAway, "keepalive timeout"),
+      });
     }
   }
 
@@ -544,17 +162,17 @@ export class Conn<A extends API = typeof schemalessAPI>
 
   /** Round-trip time of the last keepalive ping, in milliseconds. */
   get rtt(): number | undefined {
-    return this.#rtt;
+    return this.#keepalive?.rtt;
   }
 
   /** Pushes dropped because the queue was full. */
   get droppedPushes(): number {
-    return this.#droppedPushes;
+    return this.#pushes.dropped;
   }
 
   /** Calls waiting for their response. */
   get pendingCalls(): number {
-    return this.#pending.size;
+    return this.#calls.size;
   }
 
   /**
@@ -608,78 +226,19 @@ export class Conn<A extends API = typeof schemalessAPI>
     const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
     const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
     const ws = this.#ws!;
-    const id = this.#newID();
-    return new Promise((resolve, reject) => {
-      const call: PendingCall = {
-        response: this.#responseCommand(command),
-        resolve: resolve as (payload: unknown) => void,
-        reject,
-        rejectErrors,
-      };
-      if (ms > 0 && Number.isFinite(ms)) {
-        call.deadline = performance.now() + ms;
-        call.expire = () => {
-          const error = new DOMException(
-            `Call ${JSON.stringify(command)} timed out after ${ms} ms`,
-            "TimeoutError",
-          );
-          reject(error);
-        };
+    const calls = this.#calls;
+    const id = calls.newID();
+    const call = calls.open(id, command, rejectErrors, ms);
+    try {
+      this.#options.onMessage?.("send", messageOf(command, id, payload));
+      const text = encodeMessage(command, id, payload);
+      if (!ws.sendText(text)) {
+        ws.queueText(text, () => !calls.holds(call), (error) => calls.fail(call, error));
       }
-      this.#pending.set(id, call);
-      if (call.deadline !== undefined) this.#armSweep(call.deadline);
-      const fail = (error: unknown) => {
-        if (this.#pending.get(id) === call) this.#forget(id);
-        reject(error);
-      };
-      try {
-        this.#options.onMessage?.("send", messageOf(command, id, payload));
-        const text = encodeMessage(command, id, payload);
-        if (!ws.sendText(text)) {
-          ws.queueText(text, () => this.#pending.get(id) !== call, fail);
-        }
-      } catch (error) {
-        fail(error);
-      }
-    });
-  }
-
-  /** Removes a pending call; stops the shared timer when none is left. */
-  #forget(id: string): void {
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#stopSweep();
-  }
-
-  #stopSweep(): void {
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
-    this.#sweepAt = Infinity;
-  }
-
-  /** Makes sure the shared timer fires by `at`. */
-  #armSweep(at: number): void {
-    if (at >= this.#sweepAt) return;
-    clearTimeout(this.#sweepTimer);
-    this.#sweepAt = at;
-    // A deadline past the timer limit: the sweep wakes early, finds nothing due and re-arms.
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - performance.now()));
-    this.#sweepTimer = setTimeout(() => this.#sweep(), delay);
-  }
-
-  /** Times out the calls whose deadline has passed; sets the timer for the next. */
-  #sweep(): void {
-    this.#sweepTimer = undefined;
-    this.#sweepAt = Infinity;
-    const now = performance.now();
-    let next = Infinity;
-    for (const [id, call] of this.#pending) {
-      if (call.deadline === undefined) continue;
-      if (call.deadline <= now) {
-        this.#pending.delete(id);
-        call.expire!();
-      } else if (call.deadline < next) next = call.deadline;
+    } catch (error) {
+      calls.fail(call, error);
     }
-    if (next < Infinity) this.#armSweep(next);
+    return call.promise as Promise<PayloadOf<A, ResponseCommandOf<A, C>>>;
   }
 
   /** `call` while connecting or reconnecting, or with a caller's signal. */
@@ -688,28 +247,19 @@ export class Conn<A extends API = typeof schemalessAPI>
     payload: PayloadOf<A, C>,
     options: CallOptions,
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
-    const timeout = deadline(
-      options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000,
-      `Call ${JSON.stringify(command)}`,
-      options.signal,
-    );
-    const id = this.#newID();
+    const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
+    const timeout = deadline(ms, `Call ${JSON.stringify(command)}`, options.signal);
+    const id = this.#calls.newID();
     try {
       const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
-      const response = new Promise<unknown>((resolve, reject) => {
-        this.#pending.set(id, {
-          response: this.#responseCommand(command),
-          resolve,
-          reject,
-          rejectErrors: options.rejectErrors ?? this.#options.rejectErrors ?? true,
-        });
-      });
+      const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
+      const call = this.#calls.open(id, command, rejectErrors, 0); // bounded by `timeout`
       this.#options.onMessage?.("send", messageOf(command, id, payload));
       await ws.writeText(encodeMessage(command, id, payload), timeout.signal);
-      return await abortable(response, timeout.signal) as PayloadOf<A, ResponseCommandOf<A, C>>;
+      return await abortable(call.promise, timeout.signal) as PayloadOf<A, ResponseCommandOf<A, C>>;
     } finally {
       timeout.clear();
-      this.#forget(id);
+      this.#calls.forget(id);
     }
   }
 
@@ -723,7 +273,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {ConnectionClosedError} When closed, or dropped without reconnect.
    */
   async read(options: { signal?: AbortSignal } = {}): Promise<Incoming<A>> {
-    const entry = await this.#nextPush(options.signal);
+    const entry = await this.#pushes.next(options.signal, this.#readEnded);
     if (entry.error !== undefined) throw entry.error;
     return entry.message as Incoming<A>;
   }
@@ -737,7 +287,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {ConnectionClosedError} As `read` does.
    */
   async readJSON(signal?: AbortSignal): Promise<unknown> {
-    return (await this.#nextPush(signal)).raw;
+    return (await this.#pushes.next(signal, this.#readEnded)).raw;
   }
 
   /**
@@ -782,17 +332,17 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @param code The close code.
    * @param reason The close reason.
    */
-  async close(code = 1000, reason = ""): Promise<void> {
+  async close(code: number = CloseCode.Normal, reason = ""): Promise<void> {
     const ws = this.#ws;
     const wasClosed = this.#state === "closed";
     this.#state = "closed";
     this.#ws = undefined;
     clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#keepaliveTimer);
+    this.#keepalive?.stop();
     const error = new ConnectionClosedError(code, reason);
     this.#dialAbort?.abort(error);
     this.#lastError = error;
-    this.#failPending(error);
+    this.#calls.failAll(error);
     this.#wakeAll();
     if (ws === undefined) return;
     ws.close(code, reason);
@@ -840,29 +390,18 @@ export class Conn<A extends API = typeof schemalessAPI>
       "Connect",
       abort.signal,
     );
-    const socket = this.#openSocket();
-    const ws = new FrameSocket(socket, {
-      readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
-      ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-    });
+    let ws: FrameSocket | undefined;
     try {
-      await abortable(this.#opened(socket, ws), timeout.signal);
-      if (options.authenticator) await this.#handshake(ws, timeout.signal);
-      // The server always sends one message first (the ping with id "0"); as
-      // the Go client does, read and discard it before reporting success.
-      const first = await ws.readJSON(timeout.signal).catch((error) => {
-        // A 4100 close instead of that message is a refusal after the
-        // handshake (the server's `authorize`): report it as one.
-        if (!(error instanceof ConnectionClosedError) || error.code !== STATUS_HANDSHAKE_ERR) {
-          throw error;
-        }
-        throw new HandshakeError(`failed to handshake with server: ${error.message}`, {
-          cause: error,
-        });
+      // Inside the try: a factory or WebSocket constructor that throws is a failed dial.
+      const socket = openSocket(this.#url, options);
+      ws = new FrameSocket(socket, {
+        readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
+        ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
       });
+      const first = await greet(this.#url, socket, ws, options, timeout.signal);
       options.onMessage?.("receive", first);
     } catch (error) {
-      ws.close(1000, "");
+      ws?.close(CloseCode.Normal, "");
       this.#lastError = error as Error;
       if (this.#state === "connecting") this.#state = "idle";
       // Calls waiting through a reconnect keep waiting for the next attempt,
@@ -874,8 +413,8 @@ export class Conn<A extends API = typeof schemalessAPI>
       timeout.clear();
     }
     if (this.#state === "closed") {
-      ws.close(1000, "");
-      throw this.#lastError ?? new ConnectionClosedError(1000, "");
+      ws.close(CloseCode.Normal, "");
+      throw this.#lastError ?? new ConnectionClosedError(CloseCode.Normal, "");
     }
     this.#ws = ws;
     this.#state = "online";
@@ -883,7 +422,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#attempt = 0;
     for (const wake of this.#onlineWaiters) wake();
     this.#onlineWaiters.clear();
-    this.#scheduleKeepalive(ws);
+    this.#keepalive?.start();
     options.onConnect?.();
     ws.listen({
       value: (raw, length) => {
@@ -891,7 +430,7 @@ export class Conn<A extends API = typeof schemalessAPI>
           this.#receive(raw, length);
         } catch (error) {
           // Only a user's onMessage hook can throw here; never into the socket's event handler.
-          ws.close(1011, "client error");
+          ws.close(CloseCode.InternalError, "client error");
           this.#dropped(ws, error);
         }
       },
@@ -899,128 +438,22 @@ export class Conn<A extends API = typeof schemalessAPI>
     });
   }
 
-  #openSocket(): WebSocketLike {
-    const { headers, protocols, webSocket } = this.#options;
-    const init: { headers?: Record<string, string>; protocols?: string | string[] } = {};
-    if (headers !== undefined) init.headers = headers;
-    if (protocols !== undefined) init.protocols = protocols;
-    if (webSocket) return webSocket(this.#url, init);
-    if (headers === undefined) return new WebSocket(this.#url, protocols);
-    // Deno and Bun accept an options object with headers (non-standard).
-    return new (WebSocket as unknown as new (url: string, init: unknown) => WebSocket)(
-      this.#url,
-      init,
-    );
-  }
-
-  #opened(socket: WebSocketLike, ws: FrameSocket): Promise<void> {
-    if (socket.readyState === 1) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      let detail = "";
-      socket.addEventListener("error", (e) => {
-        detail = (e as ErrorEvent).message ?? "";
-      });
-      socket.addEventListener("open", () => resolve());
-      ws.closed.then(({ code, reason }) => {
-        const why = detail ||
-          (reason ? `closed ${code} ${JSON.stringify(reason)}` : "connection failed");
-        reject(
-          new ConnectionClosedError(code, reason, {
-            message: `Cannot connect to ${this.#url}: ${why}`,
-          }),
-        );
-      });
-    });
-  }
-
-  async #handshake(ws: FrameSocket, signal: AbortSignal): Promise<void> {
-    const timeout = deadline(
-      this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS,
-      "Handshake",
-      signal,
-    );
-    try {
-      await abortable(
-        this.#options.authenticator!.handshakeClient(ws, timeout.signal),
-        timeout.signal,
-      );
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new HandshakeError(`failed to handshake with server: ${detail}`, { cause: error });
-    } finally {
-      timeout.clear();
-    }
-  }
-
-  /**
-   * One incoming message, delivered synchronously from the socket's message
-   * event. Responses settle their call; everything else is a push. While an
-   * asynchronous schema is validating, later messages wait behind it so they
-   * are handled in arrival order.
-   */
+  /** One incoming message, delivered synchronously from the socket's message event. */
   #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
-    let decoded: Incoming | Promise<Incoming> | undefined;
-    let error: unknown;
-    try {
-      decoded = decodeMessage(this.#api, raw);
-    } catch (e) {
-      error = e;
-    }
-    if (this.#decoding === 0 && !(decoded instanceof Promise)) {
-      this.#settle(raw, length, decoded, error);
-      return;
-    }
-    this.#decoding++;
-    this.#decoded = this.#decoded
-      .then(() => decoded)
-      .then(
-        (message) => this.#settle(raw, length, message, error),
-        (e) => this.#settle(raw, length, undefined, e),
-      )
-      .finally(() => this.#decoding--);
-  }
-
-  #settle(raw: unknown, length: number, message: Incoming | undefined, error: unknown): void {
-    const id = message?.id ?? (error instanceof InvalidCommandError ? error.id : undefined);
-    const pending = id ? this.#pending.get(id) : undefined;
-    if (pending === undefined) {
-      const size = length + PUSH_OVERHEAD;
-      this.#queuePush(
-        error === undefined ? { raw, size, message: message! } : { raw, size, error },
-      );
-      return;
-    }
-    this.#forget(id!);
-    if (error !== undefined) pending.reject(error);
-    else if (pending.response !== undefined && message!.command !== pending.response) {
-      // As a Go client's Call ends with whatever answers its id, and its caller
-      // refuses a command it did not ask for: the call fails, nothing hangs.
-      pending.reject(
-        new InvalidCommandError(
-          `response ${JSON.stringify(message!.command)} to call ${id}, expected ${
-            JSON.stringify(pending.response)
-          }`,
-          { command: message!.command, id: id! },
-        ),
-      );
-    } else {
-      const wireError = pending.rejectErrors ? errorIn(message!.payload) : undefined;
-      if (wireError) pending.reject(wireError);
-      else pending.resolve(message!.payload);
-    }
+    this.#inbox.receive(raw, length);
   }
 
   /** The socket `ws` ended on its own (not by `close()`). */
   #dropped(ws: FrameSocket, failure: unknown): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
-    clearTimeout(this.#keepaliveTimer);
+    this.#keepalive?.stop();
     const error = failure instanceof ConnectionClosedError
       ? failure
-      : new ConnectionClosedError(1006, "", { cause: failure });
+      : new ConnectionClosedError(CloseCode.AbnormalClosure, "", { cause: failure });
     this.#lastError = error;
-    this.#failPending(error);
+    this.#calls.failAll(error);
     this.#state = this.#reconnect ? "reconnecting" : "idle";
     this.#options.onDisconnect?.(error);
     if (this.#reconnect) this.#scheduleReconnect();
@@ -1035,37 +468,11 @@ export class Conn<A extends API = typeof schemalessAPI>
       this.#wakeAll();
       return;
     }
-    const base = Math.min(r.maxDelayMs, r.initialDelayMs * r.factor ** this.#attempt++);
-    const delay = base * (1 - r.jitter * Math.random());
     this.#reconnectTimer = setTimeout(() => {
       if (this.#state !== "reconnecting") return;
       this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
       this.#dialing.catch(() => {}); // #dial schedules the next attempt
-    }, delay);
-  }
-
-  #scheduleKeepalive(ws: FrameSocket): void {
-    const keepalive = this.#options.keepalive;
-    if (!keepalive) return;
-    this.#keepaliveTimer = setTimeout(async () => {
-      if (this.#ws !== ws) return;
-      const start = performance.now();
-      try {
-        await this.call(
-          this.#pingCommand as CommandOf<A>,
-          { timestamp: Math.floor(Date.now() / 1000) } as PayloadOf<A, CommandOf<A>>,
-          { timeoutMs: keepalive.timeoutMs ?? 10_000 },
-        );
-        this.#rtt = performance.now() - start;
-        this.#scheduleKeepalive(ws);
-      } catch (error) {
-        if (this.#ws === ws && (error as Error)?.name === "TimeoutError") {
-          ws.close(1001, "keepalive timeout");
-        } else if (this.#ws === ws) {
-          this.#scheduleKeepalive(ws);
-        }
-      }
-    }, keepalive.intervalMs ?? 30_000);
+    }, backoffDelay(this.#attempt++, r));
   }
 
   #waitOnline(signal: AbortSignal): Promise<FrameSocket> {
@@ -1081,100 +488,20 @@ export class Conn<A extends API = typeof schemalessAPI>
     });
   }
 
-  async #nextPush(signal?: AbortSignal): Promise<PushEntry> {
-    for (;;) {
-      const entry = this.#pushes.shift();
-      if (entry !== undefined) {
-        this.#pushBytes -= entry.size;
-        return entry;
-      }
-      if (this.#state === "closed" || this.#state === "idle") throw this.#notConnected();
-      signal?.throwIfAborted();
-      let wake!: () => void;
-      const woken = new Promise<void>((resolve) => wake = resolve);
-      this.#pushWaiters.add(wake);
-      try {
-        await (signal ? abortable(woken, signal) : woken);
-      } finally {
-        this.#pushWaiters.delete(wake);
-      }
-    }
-  }
-
-  #queuePush(entry: PushEntry): void {
-    const limit = this.#options.pushQueueSize ?? 1024;
-    const byteLimit = this.#options.pushQueueBytes ?? DEFAULT_PUSH_QUEUE_BYTES;
-    this.#pushes.push(entry);
-    this.#pushBytes += entry.size;
-    while (
-      this.#pushes.length > 1 && (this.#pushes.length > limit || this.#pushBytes > byteLimit)
-    ) {
-      this.#pushBytes -= this.#pushes.shift()!.size;
-      this.#droppedPushes++;
-    }
-    const [wake] = this.#pushWaiters;
-    if (wake) {
-      this.#pushWaiters.delete(wake);
-      wake();
-    }
-  }
-
-  #failPending(error: Error): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    this.#stopSweep();
-    for (const call of pending) call.reject(error);
-  }
+  /** Why a read waiting for pushes must stop, once none is left: closed, or dropped for good. */
+  readonly #readEnded = (): Error | undefined =>
+    this.#state === "closed" || this.#state === "idle" ? this.#notConnected() : undefined;
 
   #wakeAll(): void {
-    for (const wake of this.#pushWaiters) wake();
-    this.#pushWaiters.clear();
+    this.#pushes.wakeAll();
     for (const wake of this.#onlineWaiters) wake();
     this.#onlineWaiters.clear();
   }
 
   #notConnected(): Error {
     if (this.#lastError instanceof ConnectionClosedError) return this.#lastError;
-    return new ConnectionClosedError(1006, "", {
+    return new ConnectionClosedError(CloseCode.AbnormalClosure, "", {
       cause: this.#lastError,
     });
   }
-
-  /** The response command of request `command` (`x-request` -> `x-response`), if the API has it. */
-  #responseCommand(command: string): string | undefined {
-    if (!command.endsWith("-request")) return undefined;
-    const response = `${command.slice(0, -"request".length)}response`;
-    return this.#api.has(response) ? response : undefined;
-  }
-
-  #newID(): string {
-    // Go uses a uint64 counter that skips 0; a JS number wraps at 2^53.
-    this.#nextID = this.#nextID >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextID + 1;
-    return String(this.#nextID);
-  }
-}
-
-/** The `error` of a response payload as a {@linkcode ProtocolError}, if it carries one. */
-function errorIn(payload: unknown): ProtocolError | undefined {
-  if (payload === null || typeof payload !== "object") return undefined;
-  const error = (payload as { error?: unknown }).error;
-  if (error === undefined || error === null) return undefined;
-  return ProtocolError.fromJSON(error);
-}
-
-function websocketURL(url: string | URL): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SyntaxError(`Cannot connect: invalid URL ${JSON.stringify(String(url))}`);
-  }
-  if (parsed.protocol === "http:") parsed.protocol = "ws:";
-  else if (parsed.protocol === "https:") parsed.protocol = "wss:";
-  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-    throw new SyntaxError(
-      `Cannot connect: URL scheme must be ws: or wss:, got ${JSON.stringify(parsed.protocol)}`,
-    );
-  }
-  return parsed.href;
 }

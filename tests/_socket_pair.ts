@@ -137,10 +137,14 @@ export class TestSocket extends EventTarget implements WebSocketLike {
   }
 
   #flush(): void {
-    while (!this.#held && this.#outbox.length > 0) {
+    // One frame per task, as a runtime dispatches one message event per task
+    // (with a microtask checkpoint after each).
+    if (!this.#held && this.#outbox.length > 0) {
       const frame = this.#outbox.shift()!;
       this.#unsentBytes -= sizeOf(frame);
       this.peer.#receive(frame);
+      if (this.#outbox.length > 0 || this.#closeAfterOutbox !== undefined) this.#schedule();
+      return;
     }
     const close = this.#closeAfterOutbox;
     if (close === undefined || this.#outbox.length > 0) return;

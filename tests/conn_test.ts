@@ -1,20 +1,71 @@
+// Conn over the in-memory pair (tests/_socket_pair.ts) where no real socket is
+// needed: against a real Server (`pairServer`) or a scripted peer
+// (`scriptedPeer`). Real sockets stay for dialing, upgrade headers and
+// reconnecting to a restarted server.
 import assert from "node:assert/strict";
 import {
+  type API,
   Conn,
   ConnectionClosedError,
   defineAPI,
   HandshakeError,
   InvalidCommandError,
   ProtocolError,
+  Server,
+  type ServerOptions,
   type StandardSchemaV1,
   unchecked,
 } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { delay, startServer, waitFor } from "./_server.ts";
+import { socketPair, type TestSocket } from "./_socket_pair.ts";
+
+/** Where in-memory Conns "dial"; the socket factory decides what answers. */
+const url = "ws://in-memory.test/v1/ws";
+
+/** A real `Server` whose sessions run over in-memory pairs: each dial of `webSocket` is one. */
+function pairServer<A extends API>(api: A, options: ServerOptions<A>) {
+  const server = new Server(api, options);
+  const served: Promise<void>[] = [];
+  return {
+    server,
+    webSocket: () => {
+      const [client, end] = socketPair();
+      served.push(server.serveSocket(end));
+      return client;
+    },
+    async [Symbol.asyncDispose]() {
+      await server.shutdown({ graceMs: 0 });
+      await Promise.all(served);
+    },
+  };
+}
+
+/**
+ * A scripted in-memory peer: `onSocket` gets the server end of each dial and
+ * the frames it receives. For cases the real Server never produces.
+ */
+function scriptedPeer(onSocket: (socket: TestSocket, received: string[]) => void) {
+  const sockets: TestSocket[] = [];
+  return {
+    sockets,
+    webSocket: () => {
+      const [client, end] = socketPair();
+      const received: string[] = [];
+      sockets.push(end);
+      end.addEventListener("message", (e) => received.push((e as MessageEvent).data));
+      onSocket(end, received);
+      return client;
+    },
+    [Symbol.dispose]() {
+      for (const s of sockets) s.drop();
+    },
+  };
+}
 
 /**
  * A scripted raw WebSocket server: `onSocket` gets each server-side socket
- * and the frames it receives. For cases the real Server never produces.
+ * and the frames it receives. For the upgrade request's headers.
  */
 function scriptedServer(
   onSocket: (socket: WebSocket, received: string[], headers: Headers) => void,
@@ -44,13 +95,13 @@ const ping = (id = "0") =>
 
 Deno.test("Conn.connect() reads the server's first message before it resolves", async () => {
   let sendFirst!: () => void;
-  await using srv = scriptedServer((socket) => {
+  using peer = scriptedPeer((socket) => {
     sendFirst = () => socket.send(ping());
   });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: peer.webSocket });
   let connected = false;
   const connecting = conn.connect().then(() => connected = true);
-  await waitFor(() => sendFirst !== undefined && srv.sockets[0]?.readyState === WebSocket.OPEN);
+  await waitFor(() => sendFirst !== undefined);
   await delay(50);
   assert.equal(connected, false, "still waiting for the first message");
   sendFirst();
@@ -60,8 +111,8 @@ Deno.test("Conn.connect() reads the server's first message before it resolves", 
 });
 
 Deno.test("Conn.connect() times out on a server that never sends its first message", async () => {
-  await using srv = scriptedServer(() => {});
-  await using conn = new Conn(srv.url, { connectTimeoutMs: 150 });
+  using peer = scriptedPeer(() => {});
+  await using conn = new Conn(url, { connectTimeoutMs: 150, webSocket: peer.webSocket });
   const error = await conn.connect().catch((e) => e);
   assert.ok(error instanceof DOMException);
   assert.equal(error.name, "TimeoutError");
@@ -82,9 +133,37 @@ Deno.test("Conn.connect() rejects clearly on a refused connection and a bad URL"
   assert.equal(new Conn("http://127.0.0.1:1/x").url, "ws://127.0.0.1:1/x");
 });
 
+Deno.test("Conn.connect() fails at once, with no timer left, when the socket cannot be made", async () => {
+  // Regression: a throwing factory left the 20 s connect timer running (a leak
+  // the sanitizer reports) and the state stuck at "connecting".
+  let attempts = 0;
+  const [clientEnd, serverEnd] = socketPair();
+  const server = new Server(demoAPI, { handlers: demoHandlers });
+  const served = server.serveSocket(serverEnd);
+  const conn = new Conn("ws://in-memory/", {
+    api: demoAPI,
+    webSocket: () => {
+      if (++attempts === 1) throw new SyntaxError("bad protocol token");
+      return clientEnd;
+    },
+  });
+  await assert.rejects(conn.connect(), SyntaxError);
+  assert.equal(conn.isOnline, false);
+  // Not "connecting" any more: a call fails fast instead of waiting to be online.
+  await assert.rejects(
+    conn.call("demo-ping-request", { timestamp: 1 }, { timeoutMs: 2_000 }),
+    ConnectionClosedError,
+  );
+  await conn.connect(); // the next attempt dials again
+  assert.equal(attempts, 2);
+  assert.equal((await conn.call("demo-ping-request", { timestamp: 3 })).origintimestamp, 3);
+  await conn.close();
+  await served;
+});
+
 Deno.test("Conn.call() numbers requests 1, 2, ... and matches out-of-order responses", async () => {
-  await using srv = scriptedServer((socket, received) => {
-    socket.addEventListener("open", () => socket.send(ping()));
+  using peer = scriptedPeer((socket, received) => {
+    socket.send(ping());
     socket.addEventListener("message", () => {
       if (received.length < 3) return;
       // Answer the three requests in reverse order.
@@ -96,17 +175,18 @@ Deno.test("Conn.call() numbers requests 1, 2, ... and matches out-of-order respo
       }
     });
   });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: peer.webSocket });
   await conn.connect();
   const results = await Promise.all(["a", "b", "c"].map((p) => conn.call("demo-echo-request", p)));
   assert.deepEqual(results, ["a", "b", "c"]);
 });
 
 Deno.test('Conn sends the ids "1", "2", "3" in order, one frame per call', async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
   const sent: string[] = [];
-  await using conn = new Conn(srv.url, {
+  await using conn = new Conn(url, {
     api: demoAPI,
+    webSocket: srv.webSocket,
     onMessage: (direction, m) => {
       if (direction === "send") sent.push((m as { header: { id: string } }).header.id);
     },
@@ -117,16 +197,14 @@ Deno.test('Conn sends the ids "1", "2", "3" in order, one frame per call', async
 });
 
 Deno.test("Conn.read() gets pushes and responses whose id matches no call", async () => {
-  await using srv = scriptedServer((socket) => {
-    socket.addEventListener("open", () => {
-      socket.send(ping());
-      socket.send('{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
-      socket.send('{"header":{"command":"demo-echo-response","id":"999"},"payload":"stray"}');
-      socket.send('{"header":{"command":"not-in-api"},"payload":null}');
-      socket.send('{"header":{"command":"demo-event-notification"},"payload":{"seq":2}}');
-    });
+  using peer = scriptedPeer((socket) => {
+    socket.send(ping());
+    socket.send('{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
+    socket.send('{"header":{"command":"demo-echo-response","id":"999"},"payload":"stray"}');
+    socket.send('{"header":{"command":"not-in-api"},"payload":null}');
+    socket.send('{"header":{"command":"demo-event-notification"},"payload":{"seq":2}}');
   });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: peer.webSocket });
   await conn.connect();
   assert.deepEqual(await conn.read(), {
     command: "demo-event-notification",
@@ -151,8 +229,8 @@ Deno.test("Conn.read() gets pushes and responses whose id matches no call", asyn
 });
 
 Deno.test("Conn.read() keeps a bounded queue and counts what it drops", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  await using conn = new Conn(srv.url, { api: demoAPI, pushQueueSize: 5 });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(url, { api: demoAPI, pushQueueSize: 5, webSocket: srv.webSocket });
   await conn.connect();
   await conn.call("demo-notify-request", { count: 8 });
   await waitFor(() => conn.droppedPushes === 3);
@@ -162,22 +240,23 @@ Deno.test("Conn.read() keeps a bounded queue and counts what it drops", async ()
 });
 
 Deno.test("Conn.call() rejects with ProtocolError on an error payload, unless told not to", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  const webSocket = srv.webSocket;
+  await using conn = new Conn(url, { api: demoAPI, webSocket });
   await conn.connect();
   const error = await conn.call("demo-fail-request", null).catch((e) => e);
   assert.ok(error instanceof ProtocolError);
   assert.equal(error.message, "demo failure, as requested");
   const raw = await conn.call("demo-fail-request", null, { rejectErrors: false });
   assert.equal((raw.error as { message: string }).message, "demo failure, as requested");
-  await using lenient = new Conn(srv.url, { api: demoAPI, rejectErrors: false });
+  await using lenient = new Conn(url, { api: demoAPI, rejectErrors: false, webSocket });
   await lenient.connect();
   assert.ok((await lenient.call("demo-fail-request", null)).error);
 });
 
 Deno.test("Conn.call() honours a per-call timeout and signal, and the connection survives", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: srv.webSocket });
   await conn.connect();
   const timedOut = await conn.call("demo-sleep-request", { ms: 500 }, { timeoutMs: 50 }).catch((
     e,
@@ -193,8 +272,8 @@ Deno.test("Conn.call() honours a per-call timeout and signal, and the connection
 });
 
 Deno.test("Conn rejects every pending call at once when the socket drops", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: srv.webSocket });
   await conn.connect();
   const calls = Array.from({ length: 20 }, () => conn.call("demo-sleep-request", { ms: 10_000 }));
   await waitFor(() => [...srv.server.sessions.values()][0]?.inFlight === 20);
@@ -218,8 +297,8 @@ Deno.test("Conn rejects every pending call at once when the socket drops", async
 });
 
 Deno.test("Conn.close() rejects pending calls, ends read() and the iterator", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  const conn = new Conn(srv.url, { api: demoAPI });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  const conn = new Conn(url, { api: demoAPI, webSocket: srv.webSocket });
   await conn.connect();
   const pending = conn.call("demo-sleep-request", { ms: 10_000 }).catch((e) => e);
   const reading = conn.read().catch((e) => e);
@@ -266,21 +345,24 @@ Deno.test("Conn reconnects with backoff after a drop, and calls made while offli
 });
 
 Deno.test("Conn keepalive measures round-trip time", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  await using conn = new Conn(srv.url, { api: demoAPI, keepalive: { intervalMs: 20 } });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(url, {
+    api: demoAPI,
+    keepalive: { intervalMs: 20 },
+    webSocket: srv.webSocket,
+  });
   await conn.connect();
   await waitFor(() => conn.rtt !== undefined);
   assert.ok(conn.rtt! >= 0 && conn.rtt! < 5_000);
-  assert.throws(() => new Conn(srv.url, { keepalive: {} }), /no ping command/);
+  assert.throws(() => new Conn(url, { keepalive: {} }), /no ping command/);
 });
 
 Deno.test("Conn keepalive closes a connection whose server stops answering", async () => {
-  await using srv = scriptedServer((socket) =>
-    socket.addEventListener("open", () => socket.send(ping()))
-  );
+  using peer = scriptedPeer((socket) => socket.send(ping()));
   const dropped: ConnectionClosedError[] = [];
-  await using conn = new Conn(srv.url, {
+  await using conn = new Conn(url, {
     api: demoAPI,
+    webSocket: peer.webSocket,
     keepalive: { intervalMs: 20, timeoutMs: 50 },
     onDisconnect: (e) => dropped.push(e),
   });
@@ -302,10 +384,9 @@ Deno.test("Conn sends headers on the upgrade request", async () => {
 });
 
 Deno.test("Conn reports a failed handshake as HandshakeError", async () => {
-  await using srv = scriptedServer((socket) =>
-    socket.addEventListener("open", () => socket.close(4100, "invalid public key"))
-  );
-  await using conn = new Conn(srv.url, {
+  using peer = scriptedPeer((socket) => socket.close(4100, "invalid public key"));
+  await using conn = new Conn(url, {
+    webSocket: peer.webSocket,
     authenticator: {
       handshakeClient: async (c, signal) => void await c.readJSON(signal),
       handshakeServer: () => Promise.reject(new Error("unused")),
@@ -321,16 +402,16 @@ Deno.test("Conn reports a failed handshake as HandshakeError", async () => {
 });
 
 Deno.test("Conn keeps integers beyond 2^53 exact both ways", async () => {
-  await using srv = startServer(demoAPI, { handlers: demoHandlers });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using srv = pairServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: srv.webSocket });
   await conn.connect();
   const value = { height: 18446744073709551615n, small: 1, neg: -(2n ** 63n) };
   assert.deepEqual(await conn.call("demo-echo-request", value), value);
 });
 
 Deno.test("Conn.close() during connect() ends the dial at once", async () => {
-  await using srv = scriptedServer(() => {}); // never sends the first message
-  const conn = new Conn(srv.url);
+  using peer = scriptedPeer(() => {}); // never sends the first message
+  const conn = new Conn(url, { webSocket: peer.webSocket });
   const connecting = conn.connect().catch((e) => e);
   await delay(50);
   const started = Date.now();
@@ -376,15 +457,13 @@ Deno.test("Conn handles messages in arrival order even when a schema validates a
     "t-slow-notification": slow,
     "t-fast-notification": unchecked<{ n: number }>(),
   });
-  await using srv = scriptedServer((socket) => {
-    socket.addEventListener("open", () => {
-      socket.send(ping());
-      socket.send('{"header":{"command":"t-slow-notification"},"payload":{"n":1}}');
-      socket.send('{"header":{"command":"t-fast-notification"},"payload":{"n":2}}');
-      socket.send('{"header":{"command":"t-slow-notification"},"payload":{"n":3}}');
-    });
+  using peer = scriptedPeer((socket) => {
+    socket.send(ping());
+    socket.send('{"header":{"command":"t-slow-notification"},"payload":{"n":1}}');
+    socket.send('{"header":{"command":"t-fast-notification"},"payload":{"n":2}}');
+    socket.send('{"header":{"command":"t-slow-notification"},"payload":{"n":3}}');
   });
-  await using conn = new Conn(srv.url, { api });
+  await using conn = new Conn(url, { api, webSocket: peer.webSocket });
   await conn.connect();
   const order = [];
   for (let i = 0; i < 3; i++) order.push(((await conn.read()).payload as { n: number }).n);
@@ -393,13 +472,17 @@ Deno.test("Conn handles messages in arrival order even when a schema validates a
 
 Deno.test("Conn timeouts past 2^31 ms (connect, call, call with a signal) do not fire at once", async () => {
   let sendFirst!: () => void;
-  await using srv = scriptedServer((socket) => {
+  using peer = scriptedPeer((socket) => {
     sendFirst = () => socket.send(ping()); // and never answers a call
   });
-  await using conn = new Conn(srv.url, { api: demoAPI, connectTimeoutMs: 3e9 });
+  await using conn = new Conn(url, {
+    api: demoAPI,
+    connectTimeoutMs: 3e9,
+    webSocket: peer.webSocket,
+  });
   let connectError: unknown;
   const connecting = conn.connect().catch((e) => connectError = e);
-  await waitFor(() => sendFirst !== undefined && srv.sockets[0]?.readyState === WebSocket.OPEN);
+  await waitFor(() => sendFirst !== undefined);
   await delay(200);
   assert.equal(connectError, undefined, "the connect timeout did not fire");
   sendFirst();
@@ -429,17 +512,16 @@ Deno.test("Conn.read() bounds its queue by bytes too, dropping the oldest pushes
   ];
   for (const [name, pushQueueBytes, count] of cases) {
     await t.step(name, async () => {
-      await using srv = scriptedServer((socket) => {
-        socket.addEventListener("open", () => {
-          socket.send(ping());
-          for (let seq = 10; seq < 10 + count; seq++) socket.send(push(seq));
-        });
-      });
-      await using conn = new Conn(srv.url, {
+      using peer = scriptedPeer((socket) => socket.send(ping()));
+      await using conn = new Conn(url, {
         api: demoAPI,
+        webSocket: peer.webSocket,
         ...(pushQueueBytes === undefined ? {} : { pushQueueBytes }),
       });
       await conn.connect();
+      // Sent once online: the pair delivers a burst within one task, before the
+      // client's listener is on, where WSConn's 4 MiB read queue would close it.
+      for (let seq = 10; seq < 10 + count; seq++) peer.sockets[0]!.send(push(seq));
       const kept = Math.floor((pushQueueBytes ?? 8 * 1024 * 1024) / size);
       assert.ok(kept > 0 && kept < count);
       await waitFor(() => conn.droppedPushes === count - kept);
@@ -455,15 +537,15 @@ Deno.test("Conn.read() bounds its queue by bytes too, dropping the oldest pushes
 });
 
 Deno.test("Conn.call() rejects a reply on its id whose command is not the response command", async () => {
-  await using srv = scriptedServer((socket, received) => {
-    socket.addEventListener("open", () => socket.send(ping()));
+  using peer = scriptedPeer((socket, received) => {
+    socket.send(ping());
     socket.addEventListener("message", () => {
       const { header, payload } = JSON.parse(received.at(-1)!);
       const command = payload === "wrong" ? "demo-event-notification" : "demo-echo-response";
       socket.send(JSON.stringify({ header: { command, id: header.id }, payload }));
     });
   });
-  await using conn = new Conn(srv.url, { api: demoAPI });
+  await using conn = new Conn(url, { api: demoAPI, webSocket: peer.webSocket });
   await conn.connect();
   const error = await conn.call("demo-echo-request", "wrong").catch((e) => e);
   assert.ok(error instanceof InvalidCommandError, String(error));
@@ -482,8 +564,67 @@ Deno.test("Conn.call() rejects a reply on its id whose command is not the respon
   assert.equal(await conn.call("demo-echo-request", "right"), "right");
   assert.equal(conn.pendingCalls, 0);
   // Schemaless, the naming convention still applies.
-  await using loose = new Conn(srv.url);
+  await using loose = new Conn(url, { webSocket: peer.webSocket });
   await loose.connect();
   await assert.rejects(loose.call("demo-echo-request", "wrong"), InvalidCommandError);
   assert.equal(await loose.call("demo-echo-request", "right"), "right");
+});
+
+// The fast path added for `deno task bench` (bench/): `Conn.call` online shares
+// one timer among its calls' timeouts. Timeouts must still fire on time, per
+// call, whatever the order of their deadlines (moved from conn_fast_path_test.ts).
+Deno.test("Conn.call: each call times out at its own deadline under one shared timer", async () => {
+  await using server = pairServer(demoAPI, { handlers: demoHandlers });
+  await using conn = new Conn(url, {
+    api: demoAPI,
+    callTimeoutMs: 5_000,
+    webSocket: server.webSocket,
+  });
+  await conn.connect();
+  const t0 = performance.now();
+  const settled = (p: Promise<unknown>) =>
+    p.then(
+      (value) => ({ ok: true, value, ms: performance.now() - t0 }),
+      (error) => ({ ok: false, error, ms: performance.now() - t0 }),
+    );
+  // Long deadline first, then shorter ones: the timer must move earlier. The
+  // two short deadlines are far apart so that a loaded machine cannot expire
+  // both in one sweep, where their settle order would not be defined.
+  const long = settled(conn.call("demo-sleep-request", { ms: 400 }, { timeoutMs: 3_000 }));
+  const short = settled(conn.call("demo-sleep-request", { ms: 2_000 }, { timeoutMs: 1_000 }));
+  const shorter = settled(conn.call("demo-sleep-request", { ms: 2_000 }, { timeoutMs: 60 }));
+  const quick = settled(conn.call("demo-ping-request", { timestamp: 7 }));
+  const none = settled(conn.call("demo-sleep-request", { ms: 150 }, { timeoutMs: 0 }));
+  const [l, s, ss, q, n] = await Promise.all([long, short, shorter, quick, none]);
+  assert.equal(q.ok, true);
+  assert.deepEqual((q as { value: { origintimestamp: number } }).value.origintimestamp, 7);
+  for (const [r, ms] of [[ss, 60], [s, 1_000]] as const) {
+    assert.equal(r.ok, false);
+    const error = (r as { error: Error }).error;
+    assert.equal(error.name, "TimeoutError");
+    assert.match(error.message, new RegExp(`timed out after ${ms} ms`));
+    assert.ok(r.ms >= ms - 5 && r.ms < ms + 300, `timed out at ${r.ms} ms, deadline ${ms}`);
+  }
+  assert.ok(ss.ms < 1_000, `the earlier deadline fired at ${ss.ms} ms, not held to the later one`);
+  assert.ok(ss.ms <= s.ms, "the earlier deadline fired first");
+  assert.equal(l.ok, true, "a call with a later deadline is not swept early");
+  assert.equal(n.ok, true, "timeoutMs 0: no timeout");
+  assert.equal(conn.pendingCalls, 0);
+  // Still usable after the sweeps, and no timer is left behind (sanitizers).
+  assert.equal((await conn.call("demo-ping-request", { timestamp: 8 })).origintimestamp, 8);
+});
+
+Deno.test("Conn.call: close() rejects pending calls and stops the shared timer", async () => {
+  await using server = pairServer(demoAPI, { handlers: demoHandlers });
+  const conn = new Conn(url, { api: demoAPI, webSocket: server.webSocket });
+  await conn.connect();
+  const pending = conn.call("demo-sleep-request", { ms: 5_000 }, { timeoutMs: 10_000 });
+  const rejected = assert.rejects(
+    pending,
+    (error: Error) => error.name === "ConnectionClosedError",
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await conn.close(1000, "bye");
+  await rejected;
+  assert.equal(conn.pendingCalls, 0);
 });

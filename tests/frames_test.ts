@@ -11,6 +11,10 @@ import { socketPair, type TestSocket } from "./_socket_pair.ts";
 
 /** Lets the pair deliver what is queued (it delivers in later tasks). */
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets the pair deliver a few frames (one per task). */
+const ticks = async (n = 8) => {
+  for (let i = 0; i < n; i++) await tick();
+};
 
 /** A FrameSocket on the server end (which may send any close code), and both ends. */
 function serverFrames(
@@ -263,7 +267,7 @@ Deno.test("FrameSocket lets no write overtake one waiting for room", async () =>
   frames.queueText('"first"', () => false, () => {}); // waits for the next pump
   assert.equal(frames.sendText('"second"'), false, "the buffer has room, but a write waits");
   await frames.writeText('"second"');
-  await tick();
+  await ticks();
   assert.deepEqual(received, ['"first"', '"second"']);
   frames.close();
   await frames.closed;
@@ -298,8 +302,7 @@ Deno.test("FrameSocket sends the writes made while connecting once the socket op
   assert.equal(frames.isOpen, false);
   assert.deepEqual(client.sent, []); // a connecting socket would throw on send
   client.open();
-  await tick();
-  await tick();
+  await ticks();
   assert.deepEqual(received, ['{"n":1}', '{"n":2}']);
   assert.equal(frames.isOpen, true);
   frames.close();
