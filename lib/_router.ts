@@ -18,6 +18,7 @@ import { decodeMessage, encodeMessage, type Incoming } from "./framing.ts";
 import type { PeerIdentity } from "./message.ts";
 import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
+import type { SessionExtensions } from "./_extensions.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
 
@@ -47,6 +48,8 @@ export class ServedSession<A extends API> implements SessionLink {
   readonly session: Session<A>;
   readonly conn: FrameSocket;
   peer: PeerIdentity | undefined = undefined;
+  /** The extension state, when the server offered extensions on this session. */
+  extensions: SessionExtensions | undefined = undefined;
   inFlight = 0;
   /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
   waitingBytes = 0;

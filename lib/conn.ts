@@ -28,6 +28,10 @@ import { CloseCode, ConnectionClosedError, InvalidCommandError } from "./errors.
 import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
 import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
+import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
+
+/** The extensions this client can use when a server offers them. */
+const CLIENT_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace"];
 
 export type {
   CallOptions,
@@ -108,6 +112,8 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
   #ws: FrameSocket | undefined;
+  /** The extensions negotiated on the current connection (none with a Go server). */
+  #extensions: readonly ExtensionName[] = [];
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
@@ -168,6 +174,15 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** Pushes dropped because the queue was full. */
   get droppedPushes(): number {
     return this.#pushes.dropped;
+  }
+
+  /**
+   * The wsrpc extensions negotiated on the current connection: those the
+   * server offered on its first message that this client accepted (see
+   * `ConnOptions.extensions`). Empty with a Go server, which offers none.
+   */
+  get extensions(): readonly string[] {
+    return this.#extensions;
   }
 
   /** Calls waiting for their response. */
@@ -395,9 +410,11 @@ export class Conn<A extends API = typeof schemalessAPI>
       readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
       ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
     });
+    let accepted: ExtensionName[];
     try {
       const first = await greet(this.#url, socket, ws, options, timeout.signal);
       options.onMessage?.("receive", first);
+      accepted = clientAccept(offerOf(first), options.extensions, CLIENT_EXTENSIONS);
     } catch (error) {
       ws.close(CloseCode.Normal, "");
       this.#lastError = error as Error;
@@ -414,6 +431,9 @@ export class Conn<A extends API = typeof schemalessAPI>
       ws.close(CloseCode.Normal, "");
       throw this.#lastError ?? new ConnectionClosedError(CloseCode.Normal, "");
     }
+    // Accepting an offer is the first frame after the ping; no offer, nothing new.
+    if (accepted.length > 0) ws.writeText(encodeHello(accepted)).catch(() => {});
+    this.#extensions = accepted;
     this.#ws = ws;
     this.#state = "online";
     this.#connectCount++;
@@ -446,6 +466,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   #dropped(ws: FrameSocket, failure: unknown): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
+    this.#extensions = [];
     this.#keepalive?.stop();
     const error = failure instanceof ConnectionClosedError
       ? failure

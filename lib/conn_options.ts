@@ -273,6 +273,12 @@ export interface ConnOptions<A extends API = API> {
   keepalive?: KeepaliveOptions;
   /** Makes sockets; for runtimes or libraries without a global `WebSocket`. */
   webSocket?: WebSocketFactory;
+  /**
+   * The wsrpc extensions to accept when a server offers them (default: every
+   * one this client implements: `cancel`, `describe`, `trace`); `[]` accepts
+   * none. Against a server that offers none (a Go server) nothing changes.
+   */
+  extensions?: readonly string[];
   /** Called with every message sent and received (for logs and `--verbose`). */
   onMessage?: (direction: "send" | "receive", message: unknown) => void;
   /** Called each time a connection is established. */

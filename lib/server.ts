@@ -10,7 +10,12 @@
 
 import type { API } from "./api.ts";
 import { abortable, deadline, settledWithin } from "./_deadline.ts";
-import { CloseCode, ConnectionClosedError, PUBLIC_KEY_AUTH_ERROR } from "./errors.ts";
+import {
+  CloseCode,
+  ConnectionClosedError,
+  InvalidCommandError,
+  PUBLIC_KEY_AUTH_ERROR,
+} from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
 import { DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
@@ -19,10 +24,19 @@ import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ServerOptions } from "./server_options.ts";
+import {
+  encodeFirstMessage,
+  type ExtensionName,
+  serverOffer,
+  SessionExtensions,
+} from "./_extensions.ts";
 import type { ConnectionInfo, Session } from "./session.ts";
 
 export type { Handler, Handlers, RequestContext, ServerOptions } from "./server_options.ts";
 export { type ConnectionInfo, Session } from "./session.ts";
+
+/** The extensions this server can offer (`ServerOptions.extensions`). */
+const IMPLEMENTED_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace"];
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -66,6 +80,8 @@ export class Server<A extends API = API> {
   readonly #options: ServerOptions<A>;
   readonly #router: Router<A>;
   readonly #pingCommand: string;
+  /** The extensions offered on every session's first message (none by default). */
+  readonly #offered: ExtensionName[];
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
@@ -89,6 +105,7 @@ export class Server<A extends API = API> {
       throw new TypeError("Cannot serve: no ping command for the first message (set pingCommand)");
     }
     this.#pingCommand = ping;
+    this.#offered = serverOffer(options.extensions, IMPLEMENTED_EXTENSIONS);
   }
 
   /** The open sessions, by id. */
@@ -196,8 +213,12 @@ export class Server<A extends API = API> {
     try {
       if (await this.#admit(served)) {
         this.#options.onSessionOpen?.(session);
+        const timestamp = Math.floor(Date.now() / 1000);
+        if (this.#offered.length > 0) served.extensions = this.#extensionsOf(served);
         await conn.writeText(
-          encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
+          this.#offered.length > 0
+            ? encodeFirstMessage(this.#pingCommand, timestamp, this.#offered)
+            : encodeMessage(this.#pingCommand, "0", { timestamp }),
         );
         await this.#serve(served);
       }
@@ -215,6 +236,12 @@ export class Server<A extends API = API> {
         await settledWithin(conn.closed, 1_000, { code: CloseCode.AbnormalClosure, reason: "" }),
       );
     }
+  }
+
+  /** A session's extension state: what it offers, and the handlers of the extensions' frames. */
+  #extensionsOf(_served: ServedSession<A>): SessionExtensions {
+    const extensions = new SessionExtensions(this.#offered);
+    return extensions;
   }
 
   /** Handshake and authorization; false when the session was refused and closed. */
@@ -259,6 +286,7 @@ export class Server<A extends API = API> {
   #serve(served: ServedSession<A>): Promise<void> {
     const { session, conn } = served;
     const router = this.#router;
+    const extensions = served.extensions;
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     let lastSeen = Date.now();
     // One timer per session, not one per message.
@@ -274,9 +302,13 @@ export class Server<A extends API = API> {
         value: (raw) => {
           lastSeen = Date.now();
           try {
-            router.receive(served, raw);
+            // Extension frames first, only on a session that offered any.
+            if (extensions === undefined || !extensions.receive(raw)) router.receive(served, raw);
           } catch (error) {
-            router.fault(session, error); // never throw into the socket's event handler
+            // never throw into the socket's event handler
+            if (error instanceof InvalidCommandError) {
+              session.close(CloseCode.PolicyViolation, error.message);
+            } else router.fault(session, error);
           }
         },
         end: (error) => {

@@ -330,6 +330,15 @@ export interface ServerOptions<A extends API = API> {
    * @default {console.error}
    */
   onError?: (error: Error, session: Session<A>) => void;
+  /**
+   * The wsrpc extensions to offer to clients (docs/wire-format.md,
+   * "Extensions"): none by default (the first message stays byte for byte
+   * what Go servers send); `true` for `cancel` and `trace`, which reveal
+   * nothing about the server; or a list of names (`"describe"` must be
+   * named: it discloses the API and its schemas). Go clients ignore the
+   * offer; only a wsrpc client that accepts one uses it.
+   */
+  extensions?: boolean | readonly string[];
   /** Called when a session has passed the handshake and authorization. */
   onSessionOpen?: (session: Session<A>) => void;
   /** Called when a session ends, with the close status. */
