@@ -19,6 +19,7 @@ import type { PeerIdentity } from "./message.ts";
 import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
 import type { TopicHub, TopicSubscriber } from "./_topic_hub.ts";
+import type { SessionExtensions } from "./_extensions.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
 
@@ -48,9 +49,10 @@ export class ServedSession<A extends API> implements SessionLink, TopicSubscribe
   readonly session: Session<A>;
   readonly conn: FrameSocket;
   peer: PeerIdentity | undefined = undefined;
+  /** The extension state, when the server offered extensions on this session. */
+  extensions: SessionExtensions | undefined = undefined;
   inFlight = 0;
   topics: Set<string> | undefined = undefined;
-  topicKeys = false;
   /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
   waitingBytes = 0;
   readonly #router: Router<A>;
@@ -67,6 +69,11 @@ export class ServedSession<A extends API> implements SessionLink, TopicSubscribe
     this.#hub = hub;
     this.conn = conn;
     this.session = new Session<A>(id, info, this);
+  }
+
+  /** Whether its pushes of topics carry topic, seq and epoch (it negotiated "topics"). */
+  get topicKeys(): boolean {
+    return this.extensions?.has("topics") ?? false;
   }
 
   deliver(text: string): void {

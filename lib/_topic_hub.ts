@@ -5,7 +5,10 @@
  * a session that resumes it (the "topics" extension).
  */
 
+import { InvalidCommandError } from "./errors.ts";
+import type { ExtensionCommand } from "./_extensions.ts";
 import { stringifyJSON } from "./_json.ts";
+import { MAX_RESUME_TOPICS, RESUME_COMMAND } from "./_topic_client.ts";
 import type { Bus, BusListener, BusMessage, BusPosition } from "./topics.ts";
 
 /** The topic every instance listens on for `broadcast`: not a name a user can pass. */
@@ -20,7 +23,7 @@ export interface TopicSubscriber {
   /** Its topics; made by the hub on the first subscribe. */
   topics: Set<string> | undefined;
   /** Whether it negotiated the "topics" extension: its pushes carry topic, seq and epoch. */
-  topicKeys: boolean;
+  readonly topicKeys: boolean;
   /** Sends one frame through the session's bounded write path; ignores a closed session. */
   deliver(text: string): void;
 }
@@ -257,4 +260,58 @@ export class TopicHub implements BusListener {
     this.#subscribers.delete(topic);
     hold.ready.then(() => this.bus.unsubscribe(topic), () => {});
   }
+}
+
+/**
+ * The `wsrpc-resume` handler of one session: `{"topics":[{"topic","seq","epoch"}]}`.
+ * Each topic the `canResume` hook allows is resumed (subscribed, and what
+ * the session missed replayed); any other gets a `wsrpc-gap` with reason
+ * "refused". Without the hook nothing is resumable: a topic's name says
+ * nothing of who may read it (a private per-user topic must not be
+ * resumable by anyone who names it). A malformed payload closes the
+ * session with 1008 (`InvalidCommandError`).
+ */
+export function resumeCommand(
+  hub: TopicHub,
+  session: TopicSubscriber,
+  canResume: ((topic: string) => boolean | Promise<boolean>) | undefined,
+): ExtensionCommand {
+  return {
+    handle({ payload }) {
+      for (const { topic, seq, epoch } of parseResume(payload)) {
+        const allowed = canResume === undefined ? false : canResume(topic);
+        Promise.resolve(allowed).then(
+          (ok) =>
+            ok
+              ? hub.resume(session, topic, { seq, epoch })
+              : session.deliver(gapFrame(topic, epoch, "refused")),
+          () => session.deliver(gapFrame(topic, epoch, "refused")),
+        );
+      }
+    },
+  };
+}
+
+function parseResume(payload: unknown): { topic: string; seq: number; epoch: string }[] {
+  const topics = (payload as { topics?: unknown } | null)?.topics;
+  const fail = (detail: string) =>
+    new InvalidCommandError(`${RESUME_COMMAND}: ${detail}`, { command: RESUME_COMMAND });
+  if (!Array.isArray(topics) || topics.length > MAX_RESUME_TOPICS) {
+    throw fail(`"topics" must be an array of at most ${MAX_RESUME_TOPICS}`);
+  }
+  return topics.map((entry) => {
+    const { topic, seq, epoch } = (entry ?? {}) as Record<string, unknown>;
+    if (
+      typeof topic !== "string" || !Number.isSafeInteger(seq) || (seq as number) < 0 ||
+      typeof epoch !== "string" || epoch.length > MAX_TOPIC_LENGTH
+    ) {
+      throw fail("each topic must be {topic: string, seq: integer >= 0, epoch: string}");
+    }
+    try {
+      checkTopic(topic);
+    } catch (error) {
+      throw fail((error as Error).message);
+    }
+    return { topic, seq: seq as number, epoch };
+  });
 }

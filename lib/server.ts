@@ -10,7 +10,12 @@
 
 import type { API, CommandOf, PayloadOf } from "./api.ts";
 import { abortable, deadline, settledWithin } from "./_deadline.ts";
-import { CloseCode, ConnectionClosedError, PUBLIC_KEY_AUTH_ERROR } from "./errors.ts";
+import {
+  CloseCode,
+  ConnectionClosedError,
+  InvalidCommandError,
+  PUBLIC_KEY_AUTH_ERROR,
+} from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
 import { DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
@@ -19,12 +24,22 @@ import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ServerOptions } from "./server_options.ts";
-import { TopicHub } from "./_topic_hub.ts";
+import { resumeCommand, TopicHub } from "./_topic_hub.ts";
+import { RESUME_COMMAND } from "./_topic_client.ts";
 import { type BusPosition, MemoryBus } from "./topics.ts";
+import {
+  encodeFirstMessage,
+  type ExtensionName,
+  serverOffer,
+  SessionExtensions,
+} from "./_extensions.ts";
 import type { ConnectionInfo, Session } from "./session.ts";
 
 export type { Handler, Handlers, RequestContext, ServerOptions } from "./server_options.ts";
 export { type ConnectionInfo, Session } from "./session.ts";
+
+/** The extensions this server can offer (`ServerOptions.extensions`). */
+const IMPLEMENTED_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace", "topics"];
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -69,6 +84,8 @@ export class Server<A extends API = API> {
   readonly #router: Router<A>;
   readonly #hub: TopicHub;
   readonly #pingCommand: string;
+  /** The extensions offered on every session's first message (none by default). */
+  readonly #offered: ExtensionName[];
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
@@ -95,6 +112,7 @@ export class Server<A extends API = API> {
       throw new TypeError("Cannot serve: no ping command for the first message (set pingCommand)");
     }
     this.#pingCommand = ping;
+    this.#offered = serverOffer(options.extensions, IMPLEMENTED_EXTENSIONS);
   }
 
   /** The open sessions, by id. */
@@ -277,8 +295,12 @@ export class Server<A extends API = API> {
     try {
       if (await this.#admit(served)) {
         this.#options.onSessionOpen?.(session);
+        const timestamp = Math.floor(Date.now() / 1000);
+        if (this.#offered.length > 0) served.extensions = this.#extensionsOf(served);
         await conn.writeText(
-          encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
+          this.#offered.length > 0
+            ? encodeFirstMessage(this.#pingCommand, timestamp, this.#offered)
+            : encodeMessage(this.#pingCommand, "0", { timestamp }),
         );
         this.#hub.add(served);
         await this.#serve(served);
@@ -298,6 +320,21 @@ export class Server<A extends API = API> {
         await settledWithin(conn.closed, 1_000, { code: CloseCode.AbnormalClosure, reason: "" }),
       );
     }
+  }
+
+  /** A session's extension state: what it offers, and the handlers of the extensions' frames. */
+  #extensionsOf(served: ServedSession<A>): SessionExtensions {
+    const extensions = new SessionExtensions(this.#offered);
+    const { canResume } = this.#options;
+    extensions.on(
+      RESUME_COMMAND,
+      resumeCommand(
+        this.#hub,
+        served,
+        canResume && ((topic) => canResume(served.session, topic)),
+      ),
+    );
+    return extensions;
   }
 
   /** Handshake and authorization; false when the session was refused and closed. */
@@ -342,6 +379,7 @@ export class Server<A extends API = API> {
   #serve(served: ServedSession<A>): Promise<void> {
     const { session, conn } = served;
     const router = this.#router;
+    const extensions = served.extensions;
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     let lastSeen = Date.now();
     // One timer per session, not one per message.
@@ -357,9 +395,13 @@ export class Server<A extends API = API> {
         value: (raw) => {
           lastSeen = Date.now();
           try {
-            router.receive(served, raw);
+            // Extension frames first, only on a session that offered any.
+            if (extensions === undefined || !extensions.receive(raw)) router.receive(served, raw);
           } catch (error) {
-            router.fault(session, error); // never throw into the socket's event handler
+            // never throw into the socket's event handler
+            if (error instanceof InvalidCommandError) {
+              session.close(CloseCode.PolicyViolation, error.message);
+            } else router.fault(session, error);
           }
         },
         end: (error) => {

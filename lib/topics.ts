@@ -73,6 +73,34 @@ export interface BusPosition {
   readonly epoch: string;
 }
 
+/**
+ * A gap a client is told of (`wsrpc-gap`, "topics" extension): messages of
+ * `topic` it subscribed to may be missing before what follows, in `epoch`.
+ *
+ * - `"expired"`: past the bus's retention, or from a lost history (a new epoch);
+ * - `"lost"`: the bus lost messages for the server, or could not replay;
+ * - `"overflow"`: too many arrived while the replay was read;
+ * - `"refused"`: the server does not let this session resume the topic
+ *   (`ServerOptions.canResume`): it is no longer subscribed.
+ *
+ * @example What `onTopicGap` receives
+ * ```ts
+ * import type { TopicGap } from "@wsrpc/protocol/topics";
+ * import assert from "node:assert/strict";
+ *
+ * const gap: TopicGap = { topic: "blocks", epoch: "e2", reason: "expired" };
+ * assert.equal(gap.reason, "expired");
+ * ```
+ */
+export interface TopicGap {
+  /** The topic. */
+  readonly topic: string;
+  /** The epoch delivery goes on in. */
+  readonly epoch: string;
+  /** Why. */
+  readonly reason: "expired" | "lost" | "overflow" | "refused";
+}
+
 /** What a bus reports to the server listening on it. */
 export interface BusListener {
   /** A message of a subscribed topic, in the topic's bus order, each once. */
