@@ -146,6 +146,7 @@ export class NatsBus implements Bus {
   #messages: { close(): Promise<unknown> } | undefined;
   #epoch = "";
   #last = 0;
+  #generation = 0;
   #closed = false;
 
   /**
@@ -229,6 +230,7 @@ export class NatsBus implements Bus {
   /** Stops reading; the connection stays the caller's. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#generation++;
     this.#counts.clear();
     await this.#messages?.close().catch(() => {});
   }
@@ -263,42 +265,75 @@ export class NatsBus implements Bus {
     const info = await this.#ready();
     this.#epoch = info.created;
     this.#last = info.state.last_seq;
+    await this.#consume();
+  }
+
+  /**
+   * (Re)starts the consumer after the last sequence delivered. Messages of a
+   * replaced consumer that are still in flight are dropped (`generation`).
+   */
+  async #consume(): Promise<void> {
+    const generation = ++this.#generation;
+    await this.#messages?.close().catch(() => {});
     const consumer = await this.#options.js.consumers.get(this.#stream, {
       filter_subjects: `${this.#prefix}.>`,
       deliver_policy: "by_start_sequence",
       opt_start_seq: this.#last + 1,
     });
     const messages = await consumer.consume();
+    if (generation !== this.#generation || this.#closed) {
+      await messages.close().catch(() => {});
+      return;
+    }
     this.#messages = messages;
     (async () => {
-      for await (const m of messages) this.#deliver(m);
+      for await (const m of messages) {
+        if (generation !== this.#generation) break;
+        this.#deliver(m);
+      }
     })().catch((error) => this.#listener?.health?.("down", error));
+  }
+
+  /**
+   * NATS is back: a pull request it held is gone, so the consumer starts
+   * anew after the last message delivered, at once rather than after missed
+   * heartbeats. A stream made anew (its store lost) is a new epoch: a gap
+   * for every subscribed topic, read from its start.
+   */
+  async #reconnected(): Promise<void> {
+    if (this.#live === undefined || this.#closed) return;
+    for (let attempt = 0; attempt < 50 && !this.#closed; attempt++) {
+      try {
+        this.#info = undefined;
+        const info = await this.#ready();
+        if (info.created !== this.#epoch) {
+          this.#epoch = info.created;
+          this.#last = 0;
+          for (const topic of this.#counts.keys()) this.#listener?.gap(topic, this.#epoch);
+        }
+        await this.#consume();
+        this.#listener?.health?.("up");
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100)); // JetStream still starting
+      }
+    }
   }
 
   /**
    * A message of the stream. The consumer reads every subject of the stream,
    * so stream sequences arrive without holes: a hole (retention passed while
-   * the consumer was away) or a restart of the numbering (a new stream) is
-   * a gap for every subscribed topic.
+   * the consumer was away) is a gap for every subscribed topic.
    */
   #deliver(m: NatsMessage): void {
+    if (m.seq <= this.#last) return; // already delivered
     if (m.seq !== this.#last + 1) {
-      const reset = m.seq <= this.#last;
-      this.#last = m.seq - 1;
-      void this.#gapAll(reset);
+      for (const topic of this.#counts.keys()) this.#listener?.gap(topic, this.#epoch);
     }
     this.#last = m.seq;
     const topic = unbase64url(m.subject.slice(this.#prefix.length + 3));
     if (!this.#counts.has(topic)) return;
     this.#listener?.message(this.#toMessage(topic, m, this.#epoch));
-  }
-
-  async #gapAll(reset: boolean): Promise<void> {
-    if (reset) {
-      this.#info = undefined;
-      this.#epoch = (await this.#ready().catch(() => undefined))?.created ?? this.#epoch;
-    }
-    for (const topic of this.#counts.keys()) this.#listener?.gap(topic, this.#epoch);
   }
 
   #toMessage(topic: string, m: NatsMessage, epoch: string): BusMessage {
@@ -321,7 +356,7 @@ export class NatsBus implements Bus {
       for await (const status of connection.status()) {
         if (this.#closed) return;
         if (status.type === "disconnect") this.#listener?.health?.("down");
-        if (status.type === "reconnect") this.#listener?.health?.("up");
+        if (status.type === "reconnect") void this.#reconnected();
       }
     })().catch(() => {});
   }

@@ -20,8 +20,10 @@ export interface Broker {
 }
 
 /** Where Debian installs them. */
-export const REDIS_SERVER = Deno.env.get("REDIS_SERVER") ?? "/usr/bin/redis-server";
-export const NATS_SERVER = Deno.env.get("NATS_SERVER") ?? "/usr/sbin/nats-server";
+export const REDIS_SERVER = Deno.env.get("REDIS_SERVER") ??
+  "/usr/bin/redis-server";
+export const NATS_SERVER = Deno.env.get("NATS_SERVER") ??
+  "/usr/sbin/nats-server";
 
 /** Whether a file exists. */
 export async function exists(path: string): Promise<boolean> {
@@ -41,7 +43,11 @@ function freePort(): number {
   return port;
 }
 
-async function waitForPort(port: number, child: Deno.ChildProcess, name: string): Promise<void> {
+async function waitForPort(
+  port: number,
+  child: Deno.ChildProcess,
+  name: string,
+): Promise<void> {
   const until = Date.now() + 10_000;
   let exited = false;
   child.status.then(() => exited = true);
@@ -67,7 +73,11 @@ async function startBroker(
   let child: Deno.ChildProcess;
   const spawn = async () => {
     const [cmd, argv] = args(port, dir);
-    child = new Deno.Command(cmd, { args: argv, stdout: "null", stderr: "null" }).spawn();
+    child = new Deno.Command(cmd, {
+      args: argv,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     await waitForPort(port, child, name);
   };
   const kill = async () => {

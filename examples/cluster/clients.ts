@@ -10,7 +10,11 @@
 import { createClient } from "redis";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { RedisBus, type RedisBusOptions, type RedisCommander } from "../../lib/redis.ts";
+import {
+  RedisBus,
+  type RedisBusOptions,
+  type RedisCommander,
+} from "../../lib/redis.ts";
 import { NatsBus, type NatsBusOptions } from "../../lib/nats.ts";
 import type { Bus } from "../../lib/topics.ts";
 
@@ -62,11 +66,17 @@ export async function bunRedisBus(
 ): Promise<ClientBus> {
   const { RedisClient } = (globalThis as unknown as {
     Bun: {
-      RedisClient: new (url: string, options?: object) => BunRedis & { connect(): Promise<void> };
+      RedisClient: new (
+        url: string,
+        options?: object,
+      ) => BunRedis & { connect(): Promise<void> };
     };
   }).Bun;
   const open = async () => {
-    const redis = new RedisClient(url, { autoReconnect: true, maxRetries: 1_000_000 });
+    const redis = new RedisClient(url, {
+      autoReconnect: true,
+      maxRetries: 1_000_000,
+    });
     await redis.connect();
     return redis;
   };
@@ -74,7 +84,11 @@ export async function bunRedisBus(
   const commander = (redis: BunRedis): RedisCommander => ({
     sendCommand: (args) => redis.send(args[0]!, args.slice(1)),
   });
-  const bus = new RedisBus({ client: commander(client), reader: commander(reader), ...options });
+  const bus = new RedisBus({
+    client: commander(client),
+    reader: commander(reader),
+    ...options,
+  });
   return {
     bus,
     async close() {
