@@ -40,9 +40,7 @@ export function clusterHandlers(
       return null;
     },
     "cluster-publish-request": async ({ topic, n, blob }) => {
-      const payload = blob === undefined
-        ? { n, from: instance }
-        : { n, from: instance, blob };
+      const payload = blob === undefined ? { n, from: instance } : { n, from: instance, blob };
       const { seq } = await server().publish(
         topic,
         "cluster-event-notification",

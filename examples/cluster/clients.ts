@@ -10,11 +10,7 @@
 import { createClient } from "redis";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import {
-  RedisBus,
-  type RedisBusOptions,
-  type RedisCommander,
-} from "../../lib/redis.ts";
+import { RedisBus, type RedisBusOptions, type RedisCommander } from "../../lib/redis.ts";
 import { NatsBus, type NatsBusOptions } from "../../lib/nats.ts";
 import type { Bus } from "../../lib/topics.ts";
 

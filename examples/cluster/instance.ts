@@ -11,12 +11,7 @@ import process from "node:process";
 import { Server } from "../../mod.ts";
 import { MemoryBus } from "../../lib/topics.ts";
 import { clusterAPI, clusterHandlers } from "./api.ts";
-import {
-  bunRedisBus,
-  type ClientBus,
-  natsBus,
-  nodeRedisBus,
-} from "./clients.ts";
+import { bunRedisBus, type ClientBus, natsBus, nodeRedisBus } from "./clients.ts";
 
 declare const Bun: {
   serve(options: object): { port: number; stop(force?: boolean): void };
