@@ -18,6 +18,8 @@ import { decodeMessage, encodeMessage, type Incoming } from "./framing.ts";
 import type { PeerIdentity } from "./message.ts";
 import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
+import type { TopicHub, TopicSubscriber } from "./_topic_hub.ts";
+import type { SessionExtensions } from "./_extensions.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
 
@@ -43,19 +45,47 @@ interface Route<A extends API> {
  * What the server keeps of each session it serves, and gives the session as
  * its {@linkcode SessionLink}.
  */
-export class ServedSession<A extends API> implements SessionLink {
+export class ServedSession<A extends API> implements SessionLink, TopicSubscriber {
   readonly session: Session<A>;
   readonly conn: FrameSocket;
   peer: PeerIdentity | undefined = undefined;
+  /** The extension state, when the server offered extensions on this session. */
+  extensions: SessionExtensions | undefined = undefined;
   inFlight = 0;
+  topics: Set<string> | undefined = undefined;
   /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
   waitingBytes = 0;
   readonly #router: Router<A>;
+  readonly #hub: TopicHub;
 
-  constructor(router: Router<A>, id: string, conn: FrameSocket, info: ConnectionInfo) {
+  constructor(
+    router: Router<A>,
+    hub: TopicHub,
+    id: string,
+    conn: FrameSocket,
+    info: ConnectionInfo,
+  ) {
     this.#router = router;
+    this.#hub = hub;
     this.conn = conn;
     this.session = new Session<A>(id, info, this);
+  }
+
+  /** Whether its pushes of topics carry topic, seq and epoch (it negotiated "topics"). */
+  get topicKeys(): boolean {
+    return this.extensions?.has("topics") ?? false;
+  }
+
+  deliver(text: string): void {
+    this.#router.send(this, text);
+  }
+
+  subscribe(topic: string): Promise<void> {
+    return this.#hub.subscribe(this, topic);
+  }
+
+  unsubscribe(topic: string): void {
+    this.#hub.unsubscribe(this, topic);
   }
 
   get closed(): Promise<{ code: number; reason: string }> {
@@ -295,6 +325,14 @@ export class Router<A extends API> {
       this.log(log, served.session);
       text = encodeMessage(command, id, { error: wire });
     }
+    this.send(served, text);
+  }
+
+  /**
+   * Sends one frame now, or in its turn once the outgoing buffer has room
+   * (`queueWrite`); nothing once the connection has closed.
+   */
+  send(served: ServedSession<A>, text: string): void {
     try {
       if (served.conn.sendText(text)) return;
     } catch {

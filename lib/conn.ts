@@ -28,6 +28,11 @@ import { CloseCode, ConnectionClosedError, InvalidCommandError } from "./errors.
 import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
 import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
+import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
+import { TopicPositions } from "./_topic_client.ts";
+
+/** The extensions this client can use when a server offers them. */
+const CLIENT_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace", "topics"];
 
 export type {
   CallOptions,
@@ -108,6 +113,11 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
   #ws: FrameSocket | undefined;
+  /** The extensions negotiated on the current connection (none with a Go server). */
+  #extensions: readonly ExtensionName[] = [];
+  /** Whether the current connection negotiated "topics". */
+  #topicKeys = false;
+  readonly #topics: TopicPositions;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
@@ -133,6 +143,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#calls = new CallTable(this.#api);
     this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
     this.#inbox = new Inbox(this.#api, this.#calls, this.#pushes);
+    this.#topics = new TopicPositions(options.onTopicGap);
     if (options.keepalive) {
       const ping = pingCommandOf(Object.keys(this.#api.definition), options.keepalive.command);
       this.#keepalive = new Keepalive(options.keepalive, {
@@ -168,6 +179,34 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** Pushes dropped because the queue was full. */
   get droppedPushes(): number {
     return this.#pushes.dropped;
+  }
+
+  /**
+   * The wsrpc extensions negotiated on the current connection: those the
+   * server offered on its first message that this client accepted (see
+   * `ConnOptions.extensions`). Empty with a Go server, which offers none.
+   */
+  get extensions(): readonly string[] {
+    return this.#extensions;
+  }
+
+  /**
+   * The last position seen per topic ("topics" extension): the topics this
+   * client resumes after a reconnect, possibly to another instance, where
+   * the server replays what it missed (or reports a gap to `onTopicGap`).
+   * Empty against a server that does not offer "topics" (a Go server).
+   */
+  get topicPositions(): ReadonlyMap<string, { seq: number; epoch: string }> {
+    return this.#topics.positions;
+  }
+
+  /**
+   * Stops resuming a topic after reconnects (call it when unsubscribing).
+   *
+   * @param topic The topic.
+   */
+  forgetTopic(topic: string): void {
+    this.#topics.forget(topic);
   }
 
   /** Calls waiting for their response. */
@@ -391,6 +430,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       abort.signal,
     );
     let ws: FrameSocket | undefined;
+    let accepted: ExtensionName[];
     try {
       // Inside the try: a factory or WebSocket constructor that throws is a failed dial.
       const socket = openSocket(this.#url, options);
@@ -400,6 +440,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       });
       const first = await greet(this.#url, socket, ws, options, timeout.signal);
       options.onMessage?.("receive", first);
+      accepted = clientAccept(offerOf(first), options.extensions, CLIENT_EXTENSIONS);
     } catch (error) {
       ws?.close(CloseCode.Normal, "");
       this.#lastError = error as Error;
@@ -416,6 +457,13 @@ export class Conn<A extends API = typeof schemalessAPI>
       ws.close(CloseCode.Normal, "");
       throw this.#lastError ?? new ConnectionClosedError(CloseCode.Normal, "");
     }
+    // Accepting an offer is the first frame after the ping; no offer, nothing new.
+    if (accepted.length > 0) ws.writeText(encodeHello(accepted)).catch(() => {});
+    this.#extensions = accepted;
+    this.#topicKeys = accepted.includes("topics");
+    // After a reconnect, the server replays what this client missed of its topics.
+    const resume = this.#topicKeys ? this.#topics.resumeFrame() : undefined;
+    if (resume !== undefined) ws.writeText(resume).catch(() => {});
     this.#ws = ws;
     this.#state = "online";
     this.#connectCount++;
@@ -441,6 +489,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** One incoming message, delivered synchronously from the socket's message event. */
   #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
+    if (this.#topicKeys && this.#topics.receive(raw)) return;
     this.#inbox.receive(raw, length);
   }
 
@@ -448,6 +497,8 @@ export class Conn<A extends API = typeof schemalessAPI>
   #dropped(ws: FrameSocket, failure: unknown): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
+    this.#extensions = [];
+    this.#topicKeys = false;
     this.#keepalive?.stop();
     const error = failure instanceof ConnectionClosedError
       ? failure

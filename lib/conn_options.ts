@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { TopicGap } from "./topics.ts";
 import type { API } from "./api.ts";
 import type { ConnectionClosedError } from "./errors.ts";
 import type { Authenticator } from "./message.ts";
@@ -273,6 +274,20 @@ export interface ConnOptions<A extends API = API> {
   keepalive?: KeepaliveOptions;
   /** Makes sockets; for runtimes or libraries without a global `WebSocket`. */
   webSocket?: WebSocketFactory;
+  /**
+   * The wsrpc extensions to accept when a server offers them (default: every
+   * one this client implements: `cancel`, `describe`, `trace`, `topics`); `[]` accepts
+   * none. Against a server that offers none (a Go server) nothing changes.
+   */
+  extensions?: readonly string[];
+  /**
+   * Called when the server reports a gap in a topic ("topics" extension):
+   * notifications of it may be missing before the ones that follow (past
+   * the bus's retention after a reconnect, a lost broker history, or a
+   * resume the server refused). Never silent: without this hook the gap
+   * is still counted in `topicPositions` (the topic restarts at seq 0).
+   */
+  onTopicGap?: (gap: TopicGap) => void;
   /** Called with every message sent and received (for logs and `--verbose`). */
   onMessage?: (direction: "send" | "receive", message: unknown) => void;
   /** Called each time a connection is established. */

@@ -8,9 +8,14 @@
  * @module
  */
 
-import type { API } from "./api.ts";
+import type { API, CommandOf, PayloadOf } from "./api.ts";
 import { abortable, deadline, settledWithin } from "./_deadline.ts";
-import { CloseCode, ConnectionClosedError, PUBLIC_KEY_AUTH_ERROR } from "./errors.ts";
+import {
+  CloseCode,
+  ConnectionClosedError,
+  InvalidCommandError,
+  PUBLIC_KEY_AUTH_ERROR,
+} from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
 import { type Authenticator, DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
@@ -19,6 +24,15 @@ import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ResumeState, ServerOptions } from "./server_options.ts";
+import { resumeCommand, TopicHub } from "./_topic_hub.ts";
+import { RESUME_COMMAND } from "./_topic_client.ts";
+import { type BusPosition, MemoryBus } from "./topics.ts";
+import {
+  encodeFirstMessage,
+  type ExtensionName,
+  serverOffer,
+  SessionExtensions,
+} from "./_extensions.ts";
 import type { ConnectionInfo, Session } from "./session.ts";
 
 export type {
@@ -29,6 +43,9 @@ export type {
   ServerOptions,
 } from "./server_options.ts";
 export { type ConnectionInfo, Session } from "./session.ts";
+
+/** The extensions this server can offer (`ServerOptions.extensions`). */
+const IMPLEMENTED_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace", "topics"];
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -71,7 +88,10 @@ export { type ConnectionInfo, Session } from "./session.ts";
 export class Server<A extends API = API> {
   readonly #options: ServerOptions<A>;
   readonly #router: Router<A>;
+  readonly #hub: TopicHub;
   readonly #pingCommand: string;
+  /** The extensions offered on every session's first message (none by default). */
+  readonly #offered: ExtensionName[];
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
@@ -89,12 +109,16 @@ export class Server<A extends API = API> {
   constructor(api: A, options: ServerOptions<A>) {
     this.#options = options;
     this.#router = new Router(api, options);
+    this.#hub = new TopicHub(options.bus ?? new MemoryBus(), (state, error) => {
+      if (state === "down") console.error("wsrpc: bus unreachable:", error);
+    });
     const ping = options.pingCommand ??
       Object.keys(api.definition).find((c) => c.endsWith("-ping-request"));
     if (ping === undefined) {
       throw new TypeError("Cannot serve: no ping command for the first message (set pingCommand)");
     }
     this.#pingCommand = ping;
+    this.#offered = serverOffer(options.extensions, IMPLEMENTED_EXTENSIONS);
   }
 
   /** The open sessions, by id. */
@@ -223,12 +247,86 @@ export class Server<A extends API = API> {
       ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
       ...(o.readQueueLimit === undefined ? {} : { readQueueLimit: o.readQueueLimit }),
     });
-    const served = new ServedSession(this.#router, String(++this.#nextSession), conn, info);
+    const served = new ServedSession(
+      this.#router,
+      this.#hub,
+      String(++this.#nextSession),
+      conn,
+      info,
+    );
     const session = served.session;
+    if (this.#router.accepting) this.#hub.attach();
     this.#sessions.set(session.id, session);
     const ended = this.#run(served, resume);
     this.#ended.set(session.id, ended);
     return ended;
+  }
+
+  /**
+   * Publishes a push to every session subscribed to `topic`
+   * ({@linkcode Session.subscribe}) on every server on this server's bus
+   * (`ServerOptions.bus`). Each subscriber gets it through its own bounded
+   * write path: a client that does not read is closed by `writeQueueLimit`
+   * or `writeTimeoutMs`, never buffered without bound. Per topic, every
+   * subscriber sees the publishes in the order the bus accepted them.
+   *
+   * @param topic The topic.
+   * @param command A command of the API (a notification).
+   * @param payload Its payload.
+   * @returns Where the bus put it: the topic's sequence and epoch.
+   * @throws {TypeError} When the topic is not a valid name.
+   *
+   * @example See `Session.subscribe`
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const server = new Server(demoAPI, { handlers: demoHandlers });
+   * const first = await server.publish("news", "demo-event-notification", { seq: 1 });
+   * const second = await server.publish("news", "demo-event-notification", { seq: 2 });
+   * assert.equal(second.seq, first.seq + 1); // nobody listens; the bus numbers them all the same
+   * ```
+   */
+  publish<C extends CommandOf<A>>(
+    topic: string,
+    command: C,
+    payload: PayloadOf<A, C>,
+  ): Promise<BusPosition> {
+    try {
+      return this.#hub.publish(topic, command, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Publishes a push to every session of every server on this server's bus.
+   *
+   * @param command A command of the API (a notification).
+   * @param payload Its payload.
+   * @returns Resolves once the bus has accepted it.
+   *
+   * @example Every session hears it
+   * ```ts
+   * import { Server } from "@wsrpc/protocol";
+   * import { demoAPI, demoHandlers } from "@wsrpc/protocol/demo";
+   * import assert from "node:assert/strict";
+   *
+   * const sent: string[] = [];
+   * const socket = Object.assign(new EventTarget(), {
+   *   readyState: 1, bufferedAmount: 0, binaryType: "", send: (f: string) => void sent.push(f), close() {},
+   * });
+   * const server = new Server(demoAPI, { handlers: demoHandlers });
+   * server.serveSocket(socket);
+   * await new Promise((resolve) => setTimeout(resolve, 0)); // the ping goes out
+   * await server.broadcast("demo-event-notification", { seq: 1 });
+   * assert.equal(sent[1], '{"header":{"command":"demo-event-notification"},"payload":{"seq":1}}');
+   * await server.shutdown({ graceMs: 0 });
+   * ```
+   */
+  async broadcast<C extends CommandOf<A>>(command: C, payload: PayloadOf<A, C>): Promise<void> {
+    await this.#hub.broadcast(command, payload);
   }
 
   /**
@@ -249,6 +347,7 @@ export class Server<A extends API = API> {
       session.close(CloseCode.GoingAway, "server shutting down");
     }
     await Promise.all(this.#ended.values());
+    this.#hub.detach();
   }
 
   async #run(served: ServedSession<A>, resume: ResumeState | undefined): Promise<void> {
@@ -259,15 +358,21 @@ export class Server<A extends API = API> {
         await this.#serve(served);
       } else if (await this.#admit(served, resume)) {
         this.#options.onSessionOpen?.(session);
+        const timestamp = Math.floor(Date.now() / 1000);
+        if (this.#offered.length > 0) served.extensions = this.#extensionsOf(served);
         await conn.writeText(
-          encodeMessage(this.#pingCommand, "0", { timestamp: Math.floor(Date.now() / 1000) }),
+          this.#offered.length > 0
+            ? encodeFirstMessage(this.#pingCommand, timestamp, this.#offered)
+            : encodeMessage(this.#pingCommand, "0", { timestamp }),
         );
+        this.#hub.add(served);
         await this.#serve(served);
       }
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) this.#router.fault(session, error);
     } finally {
       session.close(CloseCode.Normal, "");
+      this.#hub.remove(served);
       this.#lingering++;
       void conn.closed.then(() => this.#lingering--);
       this.#sessions.delete(session.id);
@@ -278,6 +383,21 @@ export class Server<A extends API = API> {
         await settledWithin(conn.closed, 1_000, { code: CloseCode.AbnormalClosure, reason: "" }),
       );
     }
+  }
+
+  /** A session's extension state: what it offers, and the handlers of the extensions' frames. */
+  #extensionsOf(served: ServedSession<A>): SessionExtensions {
+    const extensions = new SessionExtensions(this.#offered);
+    const { canResume } = this.#options;
+    extensions.on(
+      RESUME_COMMAND,
+      resumeCommand(
+        this.#hub,
+        served,
+        canResume && ((topic) => canResume(served.session, topic)),
+      ),
+    );
+    return extensions;
   }
 
   /** Handshake and authorization; false when the session was refused and closed. */
@@ -326,6 +446,7 @@ export class Server<A extends API = API> {
   #serve(served: ServedSession<A>): Promise<void> {
     const { session, conn } = served;
     const router = this.#router;
+    const extensions = served.extensions;
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     let lastSeen = Date.now();
     // One timer per session, not one per message.
@@ -341,9 +462,13 @@ export class Server<A extends API = API> {
         value: (raw) => {
           lastSeen = Date.now();
           try {
-            router.receive(served, raw);
+            // Extension frames first, only on a session that offered any.
+            if (extensions === undefined || !extensions.receive(raw)) router.receive(served, raw);
           } catch (error) {
-            router.fault(session, error); // never throw into the socket's event handler
+            // never throw into the socket's event handler
+            if (error instanceof InvalidCommandError) {
+              session.close(CloseCode.PolicyViolation, error.message);
+            } else router.fault(session, error);
           }
         },
         end: (error) => {

@@ -8,6 +8,7 @@
 import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
 import type { Authenticator, PeerIdentity } from "./message.ts";
 import type { Session } from "./session.ts";
+import type { Bus } from "./topics.ts";
 
 /**
  * What a handler knows about its request.
@@ -330,6 +331,37 @@ export interface ServerOptions<A extends API = API> {
    * @default {console.error}
    */
   onError?: (error: Error, session: Session<A>) => void;
+  /**
+   * What `publish` and `broadcast` go through and subscriptions listen on:
+   * share one bus between instances to fan out across processes and
+   * machines (`RedisBus` from `@wsrpc/protocol/redis`, `NatsBus` from
+   * `@wsrpc/protocol/nats`). The server listens from its first session until
+   * `shutdown`; the bus stays the caller's to close.
+   *
+   * @default {new MemoryBus()} (this process only)
+   */
+  bus?: Bus;
+  /**
+   * Whether a session may resume a topic after a reconnect ("topics"
+   * extension: the client names its topics with their last seq and the
+   * server subscribes it and replays what it missed). A resume does what a
+   * subscribing handler does, so decide as it would: e.g. from
+   * `session.peer` (the ed25519 key) or the upgrade request's credentials,
+   * `topic === "user:" + session.peer?.publicKey`. Refused topics get a
+   * `wsrpc-gap` with reason "refused".
+   *
+   * @default {undefined} (nothing is resumable: a topic's name proves nothing)
+   */
+  canResume?: (session: Session<A>, topic: string) => boolean | Promise<boolean>;
+  /**
+   * The wsrpc extensions to offer to clients (docs/wire-format.md,
+   * "Extensions"): none by default (the first message stays byte for byte
+   * what Go servers send); `true` for `cancel` and `trace`, which reveal
+   * nothing about the server; or a list of names (`"describe"` must be
+   * named: it discloses the API and its schemas). Go clients ignore the
+   * offer; only a wsrpc client that accepts one uses it.
+   */
+  extensions?: boolean | readonly string[];
   /** Called when a session has passed the handshake and authorization. */
   onSessionOpen?: (session: Session<A>) => void;
   /** Called when a session ends, with the close status. */

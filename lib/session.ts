@@ -10,6 +10,8 @@ import { CloseCode, ConnectionClosedError } from "./errors.ts";
 import { encodeMessage } from "./framing.ts";
 import type { PeerIdentity } from "./message.ts";
 
+const NO_TOPICS: ReadonlySet<string> = new Set();
+
 /**
  * Where a connection came from, as the adapter saw it.
  *
@@ -58,6 +60,12 @@ export interface SessionLink {
   readonly peer: PeerIdentity | undefined;
   /** Requests being handled now. */
   readonly inFlight: number;
+  /** The topics it is subscribed to. */
+  readonly topics?: ReadonlySet<string> | undefined;
+  /** Subscribes it to a topic on the server's bus. */
+  subscribe?(topic: string): Promise<void>;
+  /** Ends its subscription of a topic. */
+  unsubscribe?(topic: string): void;
 }
 
 /**
@@ -187,6 +195,68 @@ export class Session<A extends API = API> {
       return Promise.reject(error);
     }
     return this.#link.write(text, options.signal);
+  }
+
+  /** The topics this session is subscribed to. */
+  get topics(): ReadonlySet<string> {
+    return this.#link.topics ?? NO_TOPICS;
+  }
+
+  /**
+   * Subscribes this session to a topic: `server.publish(topic, ...)` on any
+   * instance on the server's bus then pushes to it, through the same bounded
+   * write path as {@linkcode Session.push}. Subscribing twice is one
+   * subscription; it ends with `unsubscribe` or with the session.
+   *
+   * @param topic A non-empty string of at most 1024 characters.
+   * @returns Resolves once the bus delivers the topic to this server.
+   * @throws {TypeError} When the topic is not a valid name.
+   *
+   * @example Subscribed from a handler, pushed to by a publish
+   * ```ts
+   * import { defineAPI, Server, unchecked } from "@wsrpc/protocol";
+   * import assert from "node:assert/strict";
+   *
+   * const api = defineAPI({
+   *   "x-ping-request": unchecked<{ timestamp: number }>(),
+   *   "x-ping-response": unchecked<{ origintimestamp: number; timestamp: number }>(),
+   *   "x-tx-notification": unchecked<{ hash: string }>(),
+   * });
+   * const sent: string[] = [];
+   * const socket = Object.assign(new EventTarget(), {
+   *   readyState: 1, bufferedAmount: 0, binaryType: "", send: (f: string) => void sent.push(f), close() {},
+   * });
+   * const server = new Server(api, { handlers: {} });
+   * server.serveSocket(socket);
+   * await new Promise((resolve) => setTimeout(resolve, 0)); // the ping goes out
+   * const [session] = server.sessions.values();
+   * await session!.subscribe("script:ab12");
+   * assert.deepEqual([...session!.topics], ["script:ab12"]);
+   * await server.publish("script:ab12", "x-tx-notification", { hash: "00ff" });
+   * session!.unsubscribe("script:ab12");
+   * await server.publish("script:ab12", "x-tx-notification", { hash: "11ee" }); // not sent
+   * assert.deepEqual(sent.slice(1), ['{"header":{"command":"x-tx-notification"},"payload":{"hash":"00ff"}}']);
+   * await server.shutdown({ graceMs: 0 });
+   * ```
+   */
+  subscribe(topic: string): Promise<void> {
+    if (this.#link.subscribe === undefined) {
+      return Promise.reject(new TypeError("Cannot subscribe: this session has no bus"));
+    }
+    try {
+      return this.#link.subscribe(topic);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Ends this session's subscription of a topic; harmless when it has none.
+   *
+   * @param topic The topic.
+   */
+  unsubscribe(topic: string): void {
+    this.#link.unsubscribe?.(topic);
   }
 
   /**
