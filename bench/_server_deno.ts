@@ -5,8 +5,8 @@
  * `GET /stats` with its own CPU time and memory (`?gc=1` collects first).
  *
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
- * both halves), `wsrpc`, `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`,
- * `capnweb`, `birpc`.
+ * both halves), `json` (the JSON floor, _json_floor.mjs), `wsrpc`,
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`, `birpc`.
  */
 
 import process from "node:process";
@@ -15,9 +15,11 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
+import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
 
 const mode = Deno.args[0] ?? "raw";
-const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
+const FIRST =
+  '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 
 type WSHandler = (
   request: Request,
@@ -51,6 +53,20 @@ async function makeHandler(): Promise<WSHandler> {
           }
         }
         : (e) => socket.send(e.data);
+      return response;
+    };
+  }
+  if (mode === "json") {
+    let open = 0;
+    sessions = () => open;
+    return (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => {
+        open++;
+        socket.send(GREETING);
+      };
+      socket.onclose = () => open--;
+      socket.onmessage = (e) => socket.send(jsonFloorReply(e.data));
       return response;
     };
   }
