@@ -27,8 +27,7 @@ function codecMicrobench(n: number): Record<string, number> {
     "decode JSON.parse (plain)": () => JSON.parse(plain),
     "decode parseJSON (plain)": () => parseJSON(plain),
     "decode parseJSON (int64)": () => parseJSON(big),
-    "decode parseJSON+decodeMessage (plain)": () =>
-      decodeMessage(demoAPI, parseJSON(plain)),
+    "decode parseJSON+decodeMessage (plain)": () => decodeMessage(demoAPI, parseJSON(plain)),
     "encode JSON.stringify (plain)": () => JSON.stringify(plainValue),
     "encode stringifyJSON (plain)": () => stringifyJSON(plainValue),
     "encode stringifyJSON (int64)": () => stringifyJSON(bigValue),

@@ -74,8 +74,7 @@ async function wsrpcConnect(
     });
     await conn.connect();
     return {
-      ping: (big) =>
-        conn.call("demo-ping-request", { timestamp: big ? BIG : 1 } as never),
+      ping: (big) => conn.call("demo-ping-request", { timestamp: big ? BIG : 1 } as never),
       echo: (text) => conn.call("demo-echo-request", text),
       close: () => conn.close(),
     };

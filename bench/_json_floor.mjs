@@ -60,8 +60,7 @@ export function jsonFloorConnect(makeSocket) {
           ws.send(JSON.stringify({ header: { command, id }, payload }));
         });
       const closed = new Promise((res) => ws.onclose = res);
-      ws.onerror = (e) =>
-        reject(new Error(`json floor socket error: ${e.message ?? e}`));
+      ws.onerror = (e) => reject(new Error(`json floor socket error: ${e.message ?? e}`));
       const adapter = {
         ping: () => call("demo-ping-request", { timestamp: 1 }),
         echo: (text) => call("demo-echo-request", text),

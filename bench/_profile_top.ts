@@ -32,9 +32,7 @@ export function topSelf(
       /^file:\/\/.*\//,
       "",
     );
-    const name = `${functionName || "(anonymous)"} ${
-      file ? `${file}:${lineNumber + 1}` : ""
-    }`
+    const name = `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}` : ""}`
       .trim();
     self.set(name, (self.get(name) ?? 0) + dt);
     total += dt;
@@ -49,9 +47,7 @@ if (import.meta.main) {
   const rows = topSelf(JSON.parse(await Deno.readTextFile(file!)));
   for (const r of rows.slice(0, Number(count ?? 25))) {
     console.log(
-      `${(r.share * 100).toFixed(1).padStart(5)}% ${
-        r.ms.toFixed(0).padStart(6)
-      } ms  ${r.name}`,
+      `${(r.share * 100).toFixed(1).padStart(5)}% ${r.ms.toFixed(0).padStart(6)} ms  ${r.name}`,
     );
   }
 }

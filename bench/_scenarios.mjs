@@ -83,9 +83,7 @@ export async function runScenario(spec, connect) {
   if (scenario === "pipelined" || scenario === "echo") {
     const conn = await connect(spec.url);
     const text = scenario === "echo" ? "x".repeat(spec.size) : undefined;
-    const call = text === undefined
-      ? () => conn.ping(spec.int64 === true)
-      : () => conn.echo(text);
+    const call = text === undefined ? () => conn.ping(spec.int64 === true) : () => conn.echo(text);
     await pipeline(spec.warmup, spec.inflight, call);
     const t = await timed(
       spec.httpBase,
@@ -104,9 +102,7 @@ export async function runScenario(spec, connect) {
   }
   if (scenario === "sequential" || scenario === "nagle") {
     const conn = await connect(spec.url);
-    const call = scenario === "nagle"
-      ? () => conn.pingTwoFrames()
-      : () => conn.ping(false);
+    const call = scenario === "nagle" ? () => conn.pingTwoFrames() : () => conn.ping(false);
     for (let i = 0; i < spec.warmup; i++) await call();
     const samples = new Float64Array(spec.n);
     const t = await timed(spec.httpBase, async () => {
@@ -215,8 +211,7 @@ export function rawConnect(makeSocket) {
           ws.send(text);
         });
       const closed = new Promise((res) => ws.onclose = res);
-      ws.onerror = (e) =>
-        reject(new Error(`raw socket error: ${e.message ?? e}`));
+      ws.onerror = (e) => reject(new Error(`raw socket error: ${e.message ?? e}`));
       const adapter = {
         ping: (big) => call(pingText(String(++id), big)),
         echo: (text) => call(echoText(String(++id), text)),

@@ -20,8 +20,7 @@ import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
 // deno-lint-ignore no-explicit-any
 const Bun = (globalThis as any).Bun;
 const mode = process.argv[2] ?? "raw";
-const FIRST =
-  '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
+const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 
 let sessions = (): number => 0;
 
@@ -71,9 +70,7 @@ async function makeOptions(): Promise<Options> {
     sessions = () => open;
     return {
       fetch: (request, server) =>
-        server.upgrade(request)
-          ? undefined
-          : new Response("upgrade failed", { status: 400 }),
+        server.upgrade(request) ? undefined : new Response("upgrade failed", { status: 400 }),
       websocket: {
         maxPayloadLength: 16 * 1024 * 1024,
         // deno-lint-ignore no-explicit-any
@@ -129,9 +126,7 @@ async function makeOptions(): Promise<Options> {
     }
     return {
       fetch: (request, server) =>
-        server.upgrade(request)
-          ? undefined
-          : new Response("upgrade failed", { status: 400 }),
+        server.upgrade(request) ? undefined : new Response("upgrade failed", { status: 400 }),
       websocket: {
         ...newBunWebSocketRpcHandler(() => new Api(), {
           limits: { maxMessageSize: 4 * 1024 * 1024 },

@@ -18,8 +18,7 @@ import { SERVER_SECRET } from "./_keys.ts";
 import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
 
 const mode = Deno.args[0] ?? "raw";
-const FIRST =
-  '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
+const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 
 type WSHandler = (
   request: Request,

@@ -8,8 +8,7 @@ import process from "node:process";
 import { WebSocketServer } from "ws";
 
 const mode = process.argv[2] ?? "raw";
-const FIRST =
-  '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
+const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 let sessions = () => 0;
 
 const httpServer = http.createServer((request, response) => {

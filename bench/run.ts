@@ -31,8 +31,7 @@ const ONLY_SYSTEMS = Deno.args.find((a) => a.startsWith("--systems="))?.slice(
 // Where RESULTS.md and results.json go (default: bench/).
 const OUT = (Deno.args.find((a) => a.startsWith("--out="))?.slice(6) ?? BENCH)
   .replace(/\/?$/, "/");
-const scale = (n: number, min = 1) =>
-  QUICK ? Math.max(min, Math.round(n / 10)) : n;
+const scale = (n: number, min = 1) => QUICK ? Math.max(min, Math.round(n / 10)) : n;
 const started = performance.now();
 
 function log(text: string): void {
@@ -193,8 +192,7 @@ const SYSTEMS: System[] = [
     jsonFloor: "deno.json",
     // Two frames per call meet Nagle's algorithm on Deno's client: ~44 ms stalls.
     scale: { pipelined: 0.1, sequential: 0.01, echo64k: 0.25 },
-    note:
-      "Deno's client leaves Nagle on and capnweb writes two frames per call",
+    note: "Deno's client leaves Nagle on and capnweb writes two frames per call",
   },
   {
     id: "bun.raw",
@@ -357,8 +355,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     key: "connect",
-    title:
-      "(e) connections per second (open, handshake, first message, close; 8 at a time)",
+    title: "(e) connections per second (open, handshake, first message, close; 8 at a time)",
     systems: [
       "deno.raw",
       "deno.json",
@@ -383,8 +380,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     key: "idle",
-    title:
-      "(f) server memory per idle connection (RSS after GC), 5,000 connections",
+    title: "(f) server memory per idle connection (RSS after GC), 5,000 connections",
     systems: [
       "deno.raw",
       "deno.wsrpc",
@@ -406,8 +402,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     key: "int64",
-    title:
-      "(g) pipelined ping with an int64 timestamp (2^63 + 1, decoded as bigint both ways)",
+    title: "(g) pipelined ping with an int64 timestamp (2^63 + 1, decoded as bigint both ways)",
     systems: ["deno.wsrpc", "bun.wsrpc"],
     spec: {
       scenario: "pipelined",
@@ -421,8 +416,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     key: "codec",
-    title:
-      "(g) decode/encode microbenchmark, one message, in process (ns per message)",
+    title: "(g) decode/encode microbenchmark, one message, in process (ns per message)",
     systems: ["deno.wsrpc", "bun.wsrpc"],
     spec: { scenario: "codec", n: scale(300_000) },
     higher: false,
@@ -430,8 +424,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     key: "nagle",
-    title:
-      "Nagle check: raw echo, a call written as two frames (answered after both), p50",
+    title: "Nagle check: raw echo, a call written as two frames (answered after both), p50",
     systems: ["deno.raw", "bun.raw", "node.raw"],
     spec: { scenario: "nagle", n: scale(20, 5), warmup: 2 },
     higher: false,
@@ -441,9 +434,7 @@ const SCENARIOS: Scenario[] = [
 ].filter((s) => ONLY === undefined || ONLY.includes(s.key))
   .map((s) => ({
     ...s,
-    systems: s.systems.filter((id) =>
-      ONLY_SYSTEMS === undefined || ONLY_SYSTEMS.includes(id)
-    ),
+    systems: s.systems.filter((id) => ONLY_SYSTEMS === undefined || ONLY_SYSTEMS.includes(id)),
   }));
 
 // ---------------------------------------------------------------- processes
@@ -552,8 +543,7 @@ async function runClient(system: System, spec: unknown): Promise<ClientResult> {
     stderr: "piped",
     signal: AbortSignal.timeout(120_000),
   }).output();
-  const stdout =
-    new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  const stdout = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
   if (!out.success || !stdout.startsWith("{")) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(
       -3,
@@ -634,9 +624,7 @@ for (let run = 1; run <= RUNS; run++) {
         }
         const result = await runClient(system, spec);
         cell.runs.push(result);
-        const extra = result.p99 !== undefined
-          ? ` (p99 ${fmt(result.p99)})`
-          : "";
+        const extra = result.p99 !== undefined ? ` (p99 ${fmt(result.p99)})` : "";
         log(
           `  run ${run} ${scenario.key.padEnd(10)} ${system.id.padEnd(30)} ${
             fmt(result.value, result.value < 10 ? 2 : 0)
@@ -645,9 +633,9 @@ for (let run = 1; run <= RUNS; run++) {
       } catch (error) {
         cell.runs.push({ error: (error as Error).message });
         log(
-          `  run ${run} ${scenario.key.padEnd(10)} ${
-            system.id.padEnd(30)
-          } FAILED ${(error as Error).message}`,
+          `  run ${run} ${scenario.key.padEnd(10)} ${system.id.padEnd(30)} FAILED ${
+            (error as Error).message
+          }`,
         );
       } finally {
         if (fresh) await stopServer(fresh);
@@ -718,9 +706,7 @@ const summary = [...cells.values()].map((cell) => {
     server: system.server,
     unit: scenario.unit,
     value: ok.length ? stats(ok.map((r) => r.value)) : undefined,
-    p99: ok.some((r) => r.p99 !== undefined)
-      ? stats(ok.map((r) => r.p99 as number))
-      : undefined,
+    p99: ok.some((r) => r.p99 !== undefined) ? stats(ok.map((r) => r.p99 as number)) : undefined,
     heapPerConnKiB: ok.some((r) => r.heapPerConnKiB !== undefined)
       ? stats(ok.map((r) => r.heapPerConnKiB as number))
       : undefined,
@@ -729,17 +715,11 @@ const summary = [...cells.values()].map((cell) => {
     serverCpuPct: pct("serverCpuMs"),
     clientCpuUsPerOp: perOp("clientCpuMs"),
     serverCpuUsPerOp: perOp("serverCpuMs"),
-    ratioToFloor: system.floor
-      ? ratio(cell.scenario, cell.system, system.floor)
-      : undefined,
+    ratioToFloor: system.floor ? ratio(cell.scenario, cell.system, system.floor) : undefined,
     floor: system.floor,
-    ratioToJson: system.jsonFloor
-      ? ratio(cell.scenario, cell.system, system.jsonFloor)
-      : undefined,
+    ratioToJson: system.jsonFloor ? ratio(cell.scenario, cell.system, system.jsonFloor) : undefined,
     jsonFloor: system.jsonFloor,
-    errors: cell.runs.filter((r) => "error" in r).map((r) =>
-      (r as { error: string }).error
-    ),
+    errors: cell.runs.filter((r) => "error" in r).map((r) => (r as { error: string }).error),
     runs: cell.runs,
   };
 });
@@ -822,9 +802,7 @@ const FIGURES = [
   ["echo1m", true],
 ] as const;
 for (const [key, higher] of FIGURES) {
-  const ours = summary.filter((r) =>
-    r.scenario === key && r.system.endsWith(".wsrpc") && r.value
-  );
+  const ours = summary.filter((r) => r.scenario === key && r.system.endsWith(".wsrpc") && r.value);
   const peers = summary.filter((r) =>
     r.scenario === key && /birpc|capnweb|rpc-websockets/.test(r.system) &&
     r.value
@@ -837,9 +815,7 @@ for (const [key, higher] of FIGURES) {
       const b = same ? p.value?.median : p.ratioToFloor?.median;
       if (a === undefined || b === undefined) continue;
       targets.push({
-        name: `${key}: ${r.system} vs ${p.system}${
-          same ? "" : " (ratios to raw)"
-        }`,
+        name: `${key}: ${r.system} vs ${p.system}${same ? "" : " (ratios to raw)"}`,
         goal: "ahead",
         measured: `${fmt(a, same ? 0 : 2)} vs ${fmt(b, same ? 0 : 2)}`,
         met: higher ? a > b : a < b,
@@ -922,18 +898,16 @@ for (const scenario of SCENARIOS) {
     : "ratio to raw";
   lines.push(
     `| runtime | system | ${scenario.unit} | ${ratioHead} | ratio to JSON floor | CPU client / server | CPU µs per ${
-      scenario.key === "connect" || scenario.key === "idle"
-        ? "connection"
-        : "call"
+      scenario.key === "connect" || scenario.key === "idle" ? "connection" : "call"
     }, client / server |`,
     "|---|---|---:|---:|---:|---:|---:|",
   );
   for (const r of rows) {
     const v = r.value;
     const cell = v
-      ? `${fmt(v.median, v.median < 10 ? 2 : 0)} [${
-        fmt(v.min, v.min < 10 ? 2 : 0)
-      }–${fmt(v.max, v.max < 10 ? 2 : 0)}]` +
+      ? `${fmt(v.median, v.median < 10 ? 2 : 0)} [${fmt(v.min, v.min < 10 ? 2 : 0)}–${
+        fmt(v.max, v.max < 10 ? 2 : 0)
+      }]` +
         (r.p99 ? ` (p99 ${fmt(r.p99.median)})` : "") +
         (r.heapPerConnKiB ? ` (heap ${fmt(r.heapPerConnKiB.median, 1)})` : "")
       : `failed: ${r.errors[0]?.slice(0, 80) ?? ""}`;
@@ -945,10 +919,9 @@ for (const scenario of SCENARIOS) {
     const perOp = r.clientCpuUsPerOp === undefined
       ? "–"
       : `${fmt(r.clientCpuUsPerOp, 1)} / ${fmt(r.serverCpuUsPerOp, 1)}`;
-    const note =
-      byId.get(r.system)?.note && !["connect", "idle"].includes(scenario.key)
-        ? " ¹"
-        : "";
+    const note = byId.get(r.system)?.note && !["connect", "idle"].includes(scenario.key)
+      ? " ¹"
+      : "";
     lines.push(
       `| ${
         runtimeOf(r)
