@@ -2,7 +2,9 @@
  * Benchmark servers on Deno: `deno run -A --v8-flags=--expose-gc
  * bench/_server_deno.ts <mode>`. Listens on 127.0.0.1:0, prints
  * `READY <port>` and serves until killed. Every mode also answers
- * `GET /stats` with its own CPU time and memory (`?gc=1` collects first).
+ * `GET /stats` with its own CPU time and memory (`?gc=1` collects first),
+ * `GET /heap` with a heap snapshot (written to `$BENCH_HEAP_DIR`) and
+ * `GET /exit` by exiting (so that `--cpu-prof` writes its profile).
  *
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
  * both halves), `json` (the JSON floor, _json_floor.mjs), `wsrpc`,
@@ -10,6 +12,7 @@
  */
 
 import process from "node:process";
+import v8 from "node:v8";
 import { Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
@@ -150,6 +153,12 @@ const http = Deno.serve(
       // Exits cleanly, so that `--cpu-prof` writes its profile.
       setTimeout(() => Deno.exit(0), 50);
       return new Response("bye\n");
+    }
+    if (url.pathname === "/heap") {
+      // A heap snapshot mid-run (bench/profile.ts --heap), into $BENCH_HEAP_DIR.
+      const dir = Deno.env.get("BENCH_HEAP_DIR") ?? ".";
+      const file = v8.writeHeapSnapshot(`${dir}/server-${Date.now()}.heapsnapshot`);
+      return new Response(`${file}\n`);
     }
     if (url.pathname === "/stats") {
       if (url.searchParams.has("gc")) {
