@@ -4,7 +4,8 @@
  * answers with its own CPU time and memory (`?gc=1` collects first).
  *
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
- * both halves; `/first` greets like a wsrpc server), `wsrpc`,
+ * both halves; `/first` greets like a wsrpc server), `json` (the JSON
+ * floor, _json_floor.mjs), `wsrpc`,
  * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`.
  */
 
@@ -14,6 +15,7 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/bun.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
+import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
 
 // deno-lint-ignore no-explicit-any
 const Bun = (globalThis as any).Bun;
@@ -56,6 +58,29 @@ async function makeOptions(): Promise<Options> {
             ws.send(ws.data.half + data);
             ws.data.half = "";
           }
+        },
+        close() {
+          open--;
+        },
+      },
+    };
+  }
+  if (mode === "json") {
+    let open = 0;
+    sessions = () => open;
+    return {
+      fetch: (request, server) =>
+        server.upgrade(request) ? undefined : new Response("upgrade failed", { status: 400 }),
+      websocket: {
+        maxPayloadLength: 16 * 1024 * 1024,
+        // deno-lint-ignore no-explicit-any
+        open(ws: any) {
+          open++;
+          ws.send(GREETING);
+        },
+        // deno-lint-ignore no-explicit-any
+        message(ws: any, data: string) {
+          ws.send(jsonFloorReply(data));
         },
         close() {
           open--;

@@ -2,19 +2,23 @@
  * Benchmark servers on Deno: `deno run -A --v8-flags=--expose-gc
  * bench/_server_deno.ts <mode>`. Listens on 127.0.0.1:0, prints
  * `READY <port>` and serves until killed. Every mode also answers
- * `GET /stats` with its own CPU time and memory (`?gc=1` collects first).
+ * `GET /stats` with its own CPU time and memory (`?gc=1` collects first),
+ * `GET /heap` with a heap snapshot (written to `$BENCH_HEAP_DIR`) and
+ * `GET /exit` by exiting (so that `--cpu-prof` writes its profile).
  *
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
- * both halves), `wsrpc`, `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`,
- * `capnweb`, `birpc`.
+ * both halves), `json` (the JSON floor, _json_floor.mjs), `wsrpc`,
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`, `birpc`.
  */
 
 import process from "node:process";
+import v8 from "node:v8";
 import { Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
+import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
 
 const mode = Deno.args[0] ?? "raw";
 const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
@@ -51,6 +55,20 @@ async function makeHandler(): Promise<WSHandler> {
           }
         }
         : (e) => socket.send(e.data);
+      return response;
+    };
+  }
+  if (mode === "json") {
+    let open = 0;
+    sessions = () => open;
+    return (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => {
+        open++;
+        socket.send(GREETING);
+      };
+      socket.onclose = () => open--;
+      socket.onmessage = (e) => socket.send(jsonFloorReply(e.data));
       return response;
     };
   }
@@ -135,6 +153,12 @@ const http = Deno.serve(
       // Exits cleanly, so that `--cpu-prof` writes its profile.
       setTimeout(() => Deno.exit(0), 50);
       return new Response("bye\n");
+    }
+    if (url.pathname === "/heap") {
+      // A heap snapshot mid-run (bench/profile.ts --heap), into $BENCH_HEAP_DIR.
+      const dir = Deno.env.get("BENCH_HEAP_DIR") ?? ".";
+      const file = v8.writeHeapSnapshot(`${dir}/server-${Date.now()}.heapsnapshot`);
+      return new Response(`${file}\n`);
     }
     if (url.pathname === "/stats") {
       if (url.searchParams.has("gc")) {

@@ -1,8 +1,10 @@
 /**
- * `deno task bench`: wsrpc against the raw runtime WebSocket echo and against
- * peers (capnweb, birpc, rpc-websockets), client and server in separate
- * processes on 127.0.0.1. Three interleaved runs (every system once per
- * scenario per run), min/median/max, ratios to the raw echo of the same run.
+ * `deno task bench`: wsrpc against the raw runtime WebSocket echo, the JSON
+ * floor (a minimal hand-written JSON RPC, bench/_json_floor.mjs) and peers
+ * (capnweb, birpc, rpc-websockets), client and server in separate processes
+ * on 127.0.0.1. Three interleaved runs (every system once per scenario per
+ * run), min/median/max, ratios to the raw echo and to the JSON floor of the
+ * same run.
  * Writes `bench/RESULTS.md` and `bench/results.json`; progress on stderr.
  *
  * Flags: `--quick` (a tenth of the counts, one run, for development),
@@ -134,6 +136,8 @@ interface System {
   auth?: "webcrypto" | "noble";
   /** The raw echo of the same client and server runtimes: the floor. */
   floor?: string;
+  /** The JSON floor of the same runtimes: what no JSON RPC can beat. */
+  jsonFloor?: string;
   /** Count multipliers per scenario (a peer that stalls gets fewer calls). */
   scale?: Partial<Record<string, number>>;
   note?: string;
@@ -149,6 +153,15 @@ const SYSTEMS: System[] = [
     impl: "raw",
   },
   {
+    id: "deno.json",
+    label: "JSON floor (minimal RPC)",
+    client: "deno",
+    server: "deno",
+    mode: "json",
+    impl: "json",
+    floor: "deno.raw",
+  },
+  {
     id: "deno.wsrpc",
     label: "wsrpc",
     client: "deno",
@@ -156,6 +169,7 @@ const SYSTEMS: System[] = [
     mode: "wsrpc",
     impl: "wsrpc",
     floor: "deno.raw",
+    jsonFloor: "deno.json",
   },
   {
     id: "deno.birpc",
@@ -165,6 +179,7 @@ const SYSTEMS: System[] = [
     mode: "birpc",
     impl: "birpc",
     floor: "deno.raw",
+    jsonFloor: "deno.json",
   },
   {
     id: "deno.capnweb",
@@ -174,6 +189,7 @@ const SYSTEMS: System[] = [
     mode: "capnweb",
     impl: "capnweb",
     floor: "deno.raw",
+    jsonFloor: "deno.json",
     // Two frames per call meet Nagle's algorithm on Deno's client: ~44 ms stalls.
     scale: { pipelined: 0.1, sequential: 0.01, echo64k: 0.25 },
     note: "Deno's client leaves Nagle on and capnweb writes two frames per call",
@@ -187,6 +203,15 @@ const SYSTEMS: System[] = [
     impl: "raw",
   },
   {
+    id: "bun.json",
+    label: "JSON floor (minimal RPC)",
+    client: "bun",
+    server: "bun",
+    mode: "json",
+    impl: "json",
+    floor: "bun.raw",
+  },
+  {
     id: "bun.wsrpc",
     label: "wsrpc",
     client: "bun",
@@ -194,6 +219,7 @@ const SYSTEMS: System[] = [
     mode: "wsrpc",
     impl: "wsrpc",
     floor: "bun.raw",
+    jsonFloor: "bun.json",
   },
   {
     id: "bun.capnweb",
@@ -203,6 +229,7 @@ const SYSTEMS: System[] = [
     mode: "capnweb",
     impl: "capnweb",
     floor: "bun.raw",
+    jsonFloor: "bun.json",
   },
   {
     id: "cross.raw",
@@ -331,10 +358,12 @@ const SCENARIOS: Scenario[] = [
     title: "(e) connections per second (open, handshake, first message, close; 8 at a time)",
     systems: [
       "deno.raw",
+      "deno.json",
       "deno.wsrpc",
       "deno.wsrpc+ed25519-webcrypto",
       "deno.wsrpc+ed25519-noble",
       "bun.raw",
+      "bun.json",
       "bun.wsrpc",
       "bun.wsrpc+ed25519-webcrypto",
       "bun.wsrpc+ed25519-noble",
@@ -688,6 +717,8 @@ const summary = [...cells.values()].map((cell) => {
     serverCpuUsPerOp: perOp("serverCpuMs"),
     ratioToFloor: system.floor ? ratio(cell.scenario, cell.system, system.floor) : undefined,
     floor: system.floor,
+    ratioToJson: system.jsonFloor ? ratio(cell.scenario, cell.system, system.jsonFloor) : undefined,
+    jsonFloor: system.jsonFloor,
     errors: cell.runs.filter((r) => "error" in r).map((r) => (r as { error: string }).error),
     runs: cell.runs,
   };
@@ -720,25 +751,22 @@ function target(
     met: value === undefined || !Number.isFinite(value) ? undefined : ok(value),
   });
 }
-for (const rt of ["deno", "bun", "cross"]) {
-  target(
-    `(a) wsrpc ${rt} pipelined / raw`,
-    ">= 0.90",
-    med(find("pipelined", `${rt}.wsrpc`)?.ratioToFloor),
-    (v) => v >= 0.9,
-  );
-  target(
-    `(b) wsrpc ${rt} p50 / raw p50`,
-    "<= 1.10",
-    med(find("sequential", `${rt}.wsrpc`)?.ratioToFloor),
-    (v) => v <= 1.1,
-  );
-  target(
-    `(c) wsrpc ${rt} 64 KiB echo / raw`,
-    ">= 0.85",
-    med(find("echo64k", `${rt}.wsrpc`)?.ratioToFloor),
-    (v) => v >= 0.85,
-  );
+// Issue 15: every wsrpc figure against the JSON floor of the same runtimes and run.
+const JSON_TARGETS = [
+  ["pipelined", "(a) pipelined", ">= 0.95", (v: number) => v >= 0.95],
+  ["sequential", "(b) sequential p50", "<= 1.05", (v: number) => v <= 1.05],
+  ["echo64k", "(c) 64 KiB echo", ">= 0.95", (v: number) => v >= 0.95],
+  ["echo1m", "(d) 1 MiB echo", ">= 0.95", (v: number) => v >= 0.95],
+] as const;
+for (const rt of ["deno", "bun"]) {
+  for (const [key, name, goal, ok] of JSON_TARGETS) {
+    target(
+      `${name}: wsrpc ${rt} / JSON floor`,
+      goal,
+      med(find(key, `${rt}.wsrpc`)?.ratioToJson),
+      ok,
+    );
+  }
 }
 for (const rt of ["deno", "bun"]) {
   for (const backend of ["webcrypto", "noble"]) {
@@ -765,29 +793,31 @@ for (const rt of ["deno", "bun"]) {
     (v) => v <= 1.5,
   );
 }
-// Ahead of every peer (medians of the same runs).
-for (
-  const [key, higher] of [["pipelined", true], ["sequential", false], [
-    "echo64k",
-    true,
-  ]] as const
-) {
+// Ahead of every peer on the same runtimes (medians of the same runs);
+// rpc-websockets runs on Node only: there, ratios to each one's raw echo compare.
+const FIGURES = [
+  ["pipelined", true],
+  ["sequential", false],
+  ["echo64k", true],
+  ["echo1m", true],
+] as const;
+for (const [key, higher] of FIGURES) {
   const ours = summary.filter((r) => r.scenario === key && r.system.endsWith(".wsrpc") && r.value);
   const peers = summary.filter((r) =>
     r.scenario === key && /birpc|capnweb|rpc-websockets/.test(r.system) &&
     r.value
   );
-  if (ours.length === 0 || peers.length === 0) continue;
-  // Each wsrpc system against each peer, as ratios to each one's own raw
-  // echo of the same run (rpc-websockets runs on Node: only ratios compare).
   for (const r of ours) {
     for (const p of peers) {
-      const a = r.ratioToFloor?.median, b = p.ratioToFloor?.median;
+      const same = p.client === r.client && p.server === r.server;
+      if (!same && p.client !== "node") continue;
+      const a = same ? r.value?.median : r.ratioToFloor?.median;
+      const b = same ? p.value?.median : p.ratioToFloor?.median;
       if (a === undefined || b === undefined) continue;
       targets.push({
-        name: `${key}: ${r.system} vs ${p.system} (ratios to raw)`,
+        name: `${key}: ${r.system} vs ${p.system}${same ? "" : " (ratios to raw)"}`,
         goal: "ahead",
-        measured: `${fmt(a, 2)} vs ${fmt(b, 2)}`,
+        measured: `${fmt(a, same ? 0 : 2)} vs ${fmt(b, same ? 0 : 2)}`,
         met: higher ? a > b : a < b,
       });
     }
@@ -837,7 +867,7 @@ lines.push(
   `${RUNS} interleaved run${RUNS > 1 ? "s" : ""}${
     QUICK ? " (--quick: a tenth of the counts)" : ""
   }, ${elapsedS.toFixed(0)} s. ` +
-    "Cells: median [min–max]; ratio: per-run ratio to the raw echo of the same runtimes in the same run (median); " +
+    "Cells: median [min–max]; ratios: per-run ratio to the raw echo, and to the JSON floor (a minimal hand-written JSON RPC), of the same runtimes in the same run (median); " +
     "CPU: share of one core over the timed part, and CPU time per call (or connection), medians, client / server.",
   "",
 );
@@ -867,10 +897,10 @@ for (const scenario of SCENARIOS) {
     ? "ratio to floor ²"
     : "ratio to raw";
   lines.push(
-    `| runtime | system | ${scenario.unit} | ${ratioHead} | CPU client / server | CPU µs per ${
+    `| runtime | system | ${scenario.unit} | ${ratioHead} | ratio to JSON floor | CPU client / server | CPU µs per ${
       scenario.key === "connect" || scenario.key === "idle" ? "connection" : "call"
     }, client / server |`,
-    "|---|---|---:|---:|---:|---:|",
+    "|---|---|---:|---:|---:|---:|---:|",
   );
   for (const r of rows) {
     const v = r.value;
@@ -882,6 +912,7 @@ for (const scenario of SCENARIOS) {
         (r.heapPerConnKiB ? ` (heap ${fmt(r.heapPerConnKiB.median, 1)})` : "")
       : `failed: ${r.errors[0]?.slice(0, 80) ?? ""}`;
     const ratioCell = r.ratioToFloor ? fmt(r.ratioToFloor.median, 2) : "–";
+    const jsonCell = r.ratioToJson ? fmt(r.ratioToJson.median, 2) : "–";
     const cpu = r.clientCpuPct === undefined
       ? "–"
       : `${fmt(r.clientCpuPct)}% / ${fmt(r.serverCpuPct)}%`;
@@ -892,13 +923,15 @@ for (const scenario of SCENARIOS) {
       ? " ¹"
       : "";
     lines.push(
-      `| ${runtimeOf(r)} | ${r.label}${note} | ${cell} | ${ratioCell} | ${cpu} | ${perOp} |`,
+      `| ${
+        runtimeOf(r)
+      } | ${r.label}${note} | ${cell} | ${ratioCell} | ${jsonCell} | ${cpu} | ${perOp} |`,
     );
   }
   lines.push("");
 }
 lines.push(
-  "² Floor: the raw echo for wsrpc rows, bare wsrpc for the ed25519 rows.",
+  "² Floor: the raw echo for wsrpc and JSON floor rows, bare wsrpc for the ed25519 rows.",
   "",
 );
 if (SYSTEMS.some((s) => s.note)) {
@@ -924,19 +957,22 @@ for (const t of targets) {
 }
 lines.push("");
 await Deno.writeTextFile(`${OUT}RESULTS.md`, lines.join("\n"));
-// Keep the written files as `deno fmt --check` wants them (tables aligned).
-await new Deno.Command(DENO, {
-  // The root config: bench/package.json would otherwise make bench/ its own root.
-  args: [
-    "fmt",
-    "--quiet",
-    "--config",
-    `${ROOT}deno.json`,
-    `${OUT}RESULTS.md`,
-    `${OUT}results.json`,
-  ],
-  env,
-  stdout: "null",
-  stderr: "inherit",
-}).output();
+// Keep the written files as `deno fmt --check` wants them (tables aligned);
+// bench/out/ is not formatted (excluded in deno.json).
+if (!/(^|\/)bench\/out\/$/.test(OUT)) {
+  await new Deno.Command(DENO, {
+    // The root config: bench/package.json would otherwise make bench/ its own root.
+    args: [
+      "fmt",
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      `${OUT}RESULTS.md`,
+      `${OUT}results.json`,
+    ],
+    env,
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+}
 log(`wrote ${OUT}RESULTS.md and ${OUT}results.json (${elapsedS.toFixed(0)} s)`);

@@ -1,0 +1,134 @@
+/**
+ * `deno run -A bench/ab.ts --a=DIR --b=DIR`: an A/B of two checkouts of this
+ * repository (e.g. a worktree before and after a change in lib/), measured in
+ * one run: for each scenario and runtime, A and B alternate (ABBA...), each
+ * with its own server and client processes, so both see the same machine
+ * state. Prints every run and the median of the per-pair ratios B/A (for
+ * latency, lower is better: the ratio is A/B so that above 1 means B wins),
+ * and the same for CPU time per call (client + server, A/B: above 1 means B
+ * costs less), which a busy machine disturbs less than throughput.
+ *
+ * Flags: `--runs=N` (pairs, default 5), `--only=pipelined,sequential,echo64k,echo1m`,
+ * `--runtimes=deno,bun`, `--impl=wsrpc` (or `json`, a sanity check: B/A ≈ 1),
+ * `--scale=F` (multiplies the counts, default 0.5).
+ *
+ * @module
+ */
+
+const flag = (name: string) =>
+  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const A = flag("a")?.replace(/\/?$/, "/");
+const B = flag("b")?.replace(/\/?$/, "/");
+if (A === undefined || B === undefined) throw new Error("usage: --a=DIR --b=DIR");
+const RUNS = Number(flag("runs") ?? 5);
+const SCALE = Number(flag("scale") ?? 0.5);
+const IMPL = flag("impl") ?? "wsrpc";
+const RUNTIMES = (flag("runtimes") ?? "deno,bun").split(",");
+const ROOT = new URL("..", import.meta.url).pathname;
+const env = { PATH: `${ROOT}tools/node_modules/.bin:${Deno.env.get("PATH") ?? ""}`, NO_COLOR: "1" };
+
+const n = (x: number) => Math.max(1, Math.round(x * SCALE));
+const SCENARIOS: Record<string, { spec: Record<string, unknown>; higher: boolean }> = {
+  pipelined: {
+    spec: { scenario: "pipelined", n: n(100_000), inflight: 256, warmup: n(5_000) },
+    higher: true,
+  },
+  sequential: { spec: { scenario: "sequential", n: n(10_000), warmup: n(1_000) }, higher: false },
+  echo64k: {
+    spec: { scenario: "echo", n: n(2_000), inflight: 16, size: 65_536, warmup: n(100) },
+    higher: true,
+  },
+  echo1m: {
+    spec: { scenario: "echo", n: n(64), inflight: 4, size: 1_048_576, warmup: 4 },
+    higher: true,
+  },
+};
+const ONLY = (flag("only") ?? Object.keys(SCENARIOS).join(",")).split(",");
+
+async function once(dir: string, runtime: string, spec: Record<string, unknown>) {
+  const server = new Deno.Command(runtime === "deno" ? Deno.execPath() : "bun", {
+    args: runtime === "deno"
+      ? ["run", "-A", `${dir}bench/_server_deno.ts`, IMPL]
+      : [`${dir}bench/_server_bun.ts`, IMPL],
+    cwd: `${dir}bench`,
+    env,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let port = 0;
+    while (port === 0) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`server in ${dir} exited`);
+      text += value;
+      port = Number(text.match(/READY (\d+)/)?.[1] ?? 0);
+    }
+    void (async () => {
+      while (!(await reader.read()).done);
+    })().catch(() => {});
+    const json = JSON.stringify({
+      ...spec,
+      impl: IMPL,
+      url: `ws://127.0.0.1:${port}/`,
+      httpBase: `http://127.0.0.1:${port}`,
+    });
+    const out = await new Deno.Command(runtime === "deno" ? Deno.execPath() : "bun", {
+      args: runtime === "deno"
+        ? ["run", "-A", `${dir}bench/_client.ts`, json]
+        : [`${dir}bench/_client.ts`, json],
+      cwd: `${dir}bench`,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+    if (!line.startsWith("{")) throw new Error(new TextDecoder().decode(out.stderr).slice(-300));
+    const result = JSON.parse(line) as {
+      value: number;
+      n: number;
+      clientCpuMs: number;
+      serverCpuMs: number;
+    };
+    return {
+      value: result.value,
+      cpuUs: (result.clientCpuMs + result.serverCpuMs) * 1000 / result.n,
+    };
+  } finally {
+    server.kill("SIGKILL");
+    await server.status;
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+console.log(`A ${A}\nB ${B}\n${RUNS} pairs, counts × ${SCALE}, impl ${IMPL}`);
+for (const runtime of RUNTIMES) {
+  for (const key of ONLY) {
+    const { spec, higher } = SCENARIOS[key]!;
+    const ratios: number[] = [], cpuRatios: number[] = [];
+    const as: number[] = [], bs: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const order = r % 2 === 0 ? [A, B] : [B, A];
+      const got: Record<string, { value: number; cpuUs: number }> = {};
+      for (const dir of order) got[dir] = await once(dir, runtime, spec);
+      const a = got[A]!, b = got[B]!;
+      as.push(a.value);
+      bs.push(b.value);
+      ratios.push(higher ? b.value / a.value : a.value / b.value);
+      cpuRatios.push(a.cpuUs / b.cpuUs);
+    }
+    const fmt = (xs: number[]) => xs.map((x) => x.toFixed(x < 100 ? 1 : 0)).join(" ");
+    console.log(
+      `${runtime} ${key.padEnd(10)} A [${fmt(as)}]  B [${fmt(bs)}]  ` +
+        `B vs A ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${
+          Math.max(...ratios).toFixed(3)
+        }); CPU per call A/B ${median(cpuRatios).toFixed(3)}`,
+    );
+  }
+}
