@@ -19,6 +19,7 @@ import type { PeerIdentity } from "./message.ts";
 import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
 import type { SessionExtensions } from "./_extensions.ts";
+import type { InFlightRequests } from "./_cancel.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
 
@@ -50,6 +51,8 @@ export class ServedSession<A extends API> implements SessionLink {
   peer: PeerIdentity | undefined = undefined;
   /** The extension state, when the server offered extensions on this session. */
   extensions: SessionExtensions | undefined = undefined;
+  /** Requests a `wsrpc-cancel` can abort, when the server offered `cancel`. */
+  cancellable: InFlightRequests | undefined = undefined;
   inFlight = 0;
   /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
   waitingBytes = 0;
@@ -239,6 +242,8 @@ export class Router<A extends API> {
     const session = served.session;
     if (session.signal.aborted) return; // the connection is gone; nobody to answer
     const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
+    // With `cancel` negotiated, the client can abort the handler's signal too.
+    const cancel = served.extensions?.has("cancel") ? new AbortController() : undefined;
     // The timeout (a timer and an AbortController) is made only when needed:
     // when the handler reads `signal` or returns a promise. A synchronous
     // handler that does neither, such as a ping, costs no timer.
@@ -247,7 +252,7 @@ export class Router<A extends API> {
       timeout ??= deadline(
         timeoutMs,
         `Request ${JSON.stringify(message.command)}`,
-        session.signal,
+        cancel === undefined ? session.signal : AbortSignal.any([session.signal, cancel.signal]),
       );
     const context: RequestContext<A> = {
       id: message.id,
@@ -271,13 +276,19 @@ export class Router<A extends API> {
       return;
     }
     served.inFlight++;
+    if (cancel !== undefined) served.cancellable?.add(message.id, cancel);
     abortable(Promise.resolve(result), guard().signal).then(
       (payload) => payload ?? null,
-      (error) => session.signal.aborted ? undefined : { error: this.#wireError(error, session) },
+      // Cancelled, or the connection is gone: no response is owed.
+      (error) =>
+        session.signal.aborted || cancel?.signal.aborted
+          ? undefined
+          : { error: this.#wireError(error, session) },
     ).then((payload) => {
       timeout?.clear();
       served.inFlight--;
-      // Undefined: the connection is gone; nobody to answer.
+      if (cancel !== undefined) served.cancellable?.delete(message.id, cancel);
+      // Undefined: the connection is gone or the call cancelled; nobody to answer.
       if (payload !== undefined) this.#reply(served, route.response, message.id, payload);
     }).catch((error) => this.fault(session, error));
   }

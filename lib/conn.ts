@@ -29,6 +29,7 @@ import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
 import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
 import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
+import { CancelledIDs, encodeCancel } from "./_cancel.ts";
 
 /** The extensions this client can use when a server offers them. */
 const CLIENT_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace"];
@@ -114,6 +115,8 @@ export class Conn<A extends API = typeof schemalessAPI>
   #ws: FrameSocket | undefined;
   /** The extensions negotiated on the current connection (none with a Go server). */
   #extensions: readonly ExtensionName[] = [];
+  /** Calls cancelled on the server whose late response is dropped. */
+  readonly #cancelled = new CancelledIDs();
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
@@ -139,6 +142,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#calls = new CallTable(this.#api);
     this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
     this.#inbox = new Inbox(this.#api, this.#calls, this.#pushes);
+    this.#calls.onTimeout = (call) => this.#cancel(this.#ws, call.id);
     if (options.keepalive) {
       const ping = pingCommandOf(Object.keys(this.#api.definition), options.keepalive.command);
       this.#keepalive = new Keepalive(options.keepalive, {
@@ -271,7 +275,16 @@ export class Conn<A extends API = typeof schemalessAPI>
       const call = this.#calls.open(id, command, rejectErrors, 0); // bounded by `timeout`
       this.#options.onMessage?.("send", messageOf(command, id, payload));
       await ws.writeText(encodeMessage(command, id, payload), timeout.signal);
-      return await abortable(call.promise, timeout.signal) as PayloadOf<A, ResponseCommandOf<A, C>>;
+      try {
+        return await abortable(call.promise, timeout.signal) as PayloadOf<
+          A,
+          ResponseCommandOf<A, C>
+        >;
+      } catch (error) {
+        // Aborted or timed out while the server works on it: tell it (`cancel`).
+        if (timeout.signal.aborted && this.#calls.holds(call)) this.#cancel(ws, id);
+        throw error;
+      }
     } finally {
       timeout.clear();
       this.#calls.forget(id);
@@ -459,7 +472,21 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** One incoming message, delivered synchronously from the socket's message event. */
   #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
+    // The late response to a cancelled call is dropped, not queued as a push.
+    if (this.#cancelled.size > 0 && this.#cancelled.drop(raw)) return;
     this.#inbox.receive(raw, length);
+  }
+
+  /** Tells the server, when it took `cancel`, that call `id` sent on `ws` is abandoned. */
+  #cancel(ws: FrameSocket | undefined, id: string): void {
+    if (ws === undefined || ws !== this.#ws || !this.#extensions.includes("cancel")) return;
+    this.#cancelled.add(id);
+    const text = encodeCancel(id);
+    try {
+      if (!ws.sendText(text)) ws.writeText(text).catch(() => {});
+    } catch {
+      // closed: the server aborts every handler of the session anyway
+    }
   }
 
   /** The socket `ws` ended on its own (not by `close()`). */

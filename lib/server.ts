@@ -24,6 +24,7 @@ import { checkUpgrade, selectProtocol } from "./_admission.ts";
 import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ServerOptions } from "./server_options.ts";
+import { CANCEL_COMMAND, InFlightRequests } from "./_cancel.ts";
 import {
   encodeFirstMessage,
   type ExtensionName,
@@ -239,8 +240,11 @@ export class Server<A extends API = API> {
   }
 
   /** A session's extension state: what it offers, and the handlers of the extensions' frames. */
-  #extensionsOf(_served: ServedSession<A>): SessionExtensions {
+  #extensionsOf(served: ServedSession<A>): SessionExtensions {
     const extensions = new SessionExtensions(this.#offered);
+    if (this.#offered.includes("cancel")) {
+      extensions.on(CANCEL_COMMAND, served.cancellable = new InFlightRequests());
+    }
     return extensions;
   }
 
