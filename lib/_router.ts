@@ -15,13 +15,14 @@ import {
   requestErrorf,
 } from "./errors.ts";
 import { decodeMessage, encodeMessage, type Incoming } from "./framing.ts";
-import type { PeerIdentity } from "./message.ts";
+import type { PeerIdentity, TraceContext } from "./message.ts";
 import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
 import type { SessionExtensions } from "./_extensions.ts";
 import type { InFlightRequests } from "./_cancel.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
+import { traceOf } from "./_trace.ts";
 
 /** The server options the router reads. */
 export type RouterOptions<A extends API> = Pick<
@@ -145,10 +146,13 @@ export class Router<A extends API> {
       return;
     }
     if (decoded instanceof Promise) {
-      decoded.then((message) => this.#dispatch(served, message), (e) => this.#refuse(served, e))
+      decoded.then(
+        (message) => this.#dispatch(served, message, raw),
+        (e) => this.#refuse(served, e),
+      )
         .catch((error) => this.fault(served.session, error));
     } else {
-      this.#dispatch(served, decoded);
+      this.#dispatch(served, decoded, raw);
     }
   }
 
@@ -159,9 +163,10 @@ export class Router<A extends API> {
   }
 
   /** Logs what the operator must see: to `onError`, or a safe line on the console. */
-  log(error: Error, session: Session<A>): void {
-    if (this.#options.onError) this.#options.onError(error, session);
-    else console.error(...logLine(error, session.id));
+  log(error: Error, session: Session<A>, trace?: TraceContext): void {
+    if (this.#options.onError) {
+      this.#options.onError(error, session, trace === undefined ? {} : { trace });
+    } else console.error(...logLine(error, session.id, trace?.traceparent));
   }
 
   /**
@@ -213,7 +218,7 @@ export class Router<A extends API> {
     served.session.close(CloseCode.PolicyViolation, error.message);
   }
 
-  #dispatch(served: ServedSession<A>, message: Incoming<A>): void {
+  #dispatch(served: ServedSession<A>, message: Incoming<A>, raw: unknown): void {
     const route = this.#routes.get(message.command);
     if (route === undefined) {
       served.session.close(
@@ -235,10 +240,10 @@ export class Router<A extends API> {
       });
       return;
     }
-    this.#handle(served, route, message);
+    this.#handle(served, route, message, raw);
   }
 
-  #handle(served: ServedSession<A>, route: Route<A>, message: Incoming<A>): void {
+  #handle(served: ServedSession<A>, route: Route<A>, message: Incoming<A>, raw: unknown): void {
     const session = served.session;
     if (session.signal.aborted) return; // the connection is gone; nobody to answer
     const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
@@ -261,13 +266,18 @@ export class Router<A extends API> {
         return guard().signal;
       },
       session,
+      // Read from the header only when the client negotiated `trace`.
+      trace: served.extensions?.has("trace") ? traceOf(raw) : undefined,
     };
+    const trace = context.trace;
     let result: unknown;
     try {
       result = route.handle(message.payload as never, context);
     } catch (error) {
       timeout?.clear();
-      this.#reply(served, route.response, message.id, { error: this.#wireError(error, session) });
+      this.#reply(served, route.response, message.id, {
+        error: this.#wireError(error, session, trace),
+      });
       return;
     }
     if (!isPromiseLike(result)) {
@@ -283,7 +293,7 @@ export class Router<A extends API> {
       (error) =>
         session.signal.aborted || cancel?.signal.aborted
           ? undefined
-          : { error: this.#wireError(error, session) },
+          : { error: this.#wireError(error, session, trace) },
     ).then((payload) => {
       timeout?.clear();
       served.inFlight--;
@@ -319,9 +329,9 @@ export class Router<A extends API> {
   }
 
   /** What the client may see of a handler's error; logs what the operator must see. */
-  #wireError(error: unknown, session: Session<A>): ProtocolError {
+  #wireError(error: unknown, session: Session<A>, trace: TraceContext | undefined): ProtocolError {
     const { wire, log } = redactHandlerError(error);
-    if (log !== undefined) this.log(log, session);
+    if (log !== undefined) this.log(log, session, trace);
     return wire;
   }
 }

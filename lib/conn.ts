@@ -30,6 +30,8 @@ import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./messa
 import { FrameSocket } from "./_frames.ts";
 import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
 import { CancelledIDs, encodeCancel } from "./_cancel.ts";
+import { encodeTraced, validTrace } from "./_trace.ts";
+import { stringifyJSON } from "./_json.ts";
 
 /** The extensions this client can use when a server offers them. */
 const CLIENT_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace"];
@@ -117,6 +119,8 @@ export class Conn<A extends API = typeof schemalessAPI>
   #extensions: readonly ExtensionName[] = [];
   /** Calls cancelled on the server whose late response is dropped. */
   readonly #cancelled = new CancelledIDs();
+  /** Whether `trace` was negotiated on the current connection. */
+  #tracing = false;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
@@ -250,7 +254,9 @@ export class Conn<A extends API = typeof schemalessAPI>
     const call = calls.open(id, command, rejectErrors, ms);
     try {
       this.#options.onMessage?.("send", messageOf(command, id, payload));
-      const text = encodeMessage(command, id, payload);
+      const text = this.#tracing
+        ? this.#traced(command, id, payload, options)
+        : encodeMessage(command, id, payload);
       if (!ws.sendText(text)) {
         ws.queueText(text, () => !calls.holds(call), (error) => calls.fail(call, error));
       }
@@ -274,7 +280,10 @@ export class Conn<A extends API = typeof schemalessAPI>
       const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
       const call = this.#calls.open(id, command, rejectErrors, 0); // bounded by `timeout`
       this.#options.onMessage?.("send", messageOf(command, id, payload));
-      await ws.writeText(encodeMessage(command, id, payload), timeout.signal);
+      const text = this.#tracing
+        ? this.#traced(command, id, payload, options)
+        : encodeMessage(command, id, payload);
+      await ws.writeText(text, timeout.signal);
       try {
         return await abortable(call.promise, timeout.signal) as PayloadOf<
           A,
@@ -447,6 +456,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     // Accepting an offer is the first frame after the ping; no offer, nothing new.
     if (accepted.length > 0) ws.writeText(encodeHello(accepted)).catch(() => {});
     this.#extensions = accepted;
+    this.#tracing = accepted.includes("trace");
     this.#ws = ws;
     this.#state = "online";
     this.#connectCount++;
@@ -477,6 +487,15 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#inbox.receive(raw, length);
   }
 
+  /** A request with the call's (or the `trace` hook's) trace context, when there is a valid one. */
+  #traced(command: string, id: string, payload: unknown, options: CallOptions): string {
+    const trace = options.trace ?? this.#options.trace?.();
+    const valid = trace && validTrace(trace.traceparent, trace.tracestate);
+    return valid
+      ? encodeTraced(command, id, stringifyJSON(payload), valid)
+      : encodeMessage(command, id, payload);
+  }
+
   /** Tells the server, when it took `cancel`, that call `id` sent on `ws` is abandoned. */
   #cancel(ws: FrameSocket | undefined, id: string): void {
     if (ws === undefined || ws !== this.#ws || !this.#extensions.includes("cancel")) return;
@@ -494,6 +513,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     if (this.#ws !== ws) return;
     this.#ws = undefined;
     this.#extensions = [];
+    this.#tracing = false;
     this.#keepalive?.stop();
     const error = failure instanceof ConnectionClosedError
       ? failure

@@ -6,7 +6,7 @@
  */
 
 import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
-import type { Authenticator } from "./message.ts";
+import type { Authenticator, TraceContext } from "./message.ts";
 import type { Session } from "./session.ts";
 
 /**
@@ -48,6 +48,11 @@ export interface RequestContext<A extends API = API> {
   readonly signal: AbortSignal;
   /** The connection the request came on; `session.push` sends notifications. */
   readonly session: Session<A>;
+  /**
+   * The W3C trace context the client sent with the request (the `trace`
+   * extension, when negotiated and valid); `undefined` otherwise.
+   */
+  readonly trace?: TraceContext | undefined;
 }
 
 /**
@@ -329,7 +334,7 @@ export interface ServerOptions<A extends API = API> {
    *
    * @default {console.error}
    */
-  onError?: (error: Error, session: Session<A>) => void;
+  onError?: (error: Error, session: Session<A>, context?: { trace?: TraceContext }) => void;
   /**
    * The wsrpc extensions to offer to clients (docs/wire-format.md,
    * "Extensions"): none by default (the first message stays byte for byte

@@ -32,7 +32,7 @@ export type {
   Unchecked,
 } from "./api.ts";
 export type { FramingOptions, Incoming } from "./framing.ts";
-export type { Command, Header } from "./message.ts";
+export type { Command, Header, TraceContext } from "./message.ts";
 export type { WebSocketFactory } from "./conn.ts";
 export type { CloseInfo } from "./ws_conn.ts";
 export type { ConnectionInfo } from "./server.ts";
