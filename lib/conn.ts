@@ -31,6 +31,8 @@ import { FrameSocket } from "./_frames.ts";
 import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
 import { CancelledIDs, encodeCancel } from "./_cancel.ts";
 import { encodeTraced, validTrace } from "./_trace.ts";
+import { DESCRIBE_REQUEST, DESCRIBE_RESPONSE, type Description } from "./_describe.ts";
+import { reservedCommand } from "./_extensions.ts";
 import { stringifyJSON } from "./_json.ts";
 
 /** The extensions this client can use when a server offers them. */
@@ -301,6 +303,30 @@ export class Conn<A extends API = typeof schemalessAPI>
   }
 
   /**
+   * Asks the server to describe itself (the `describe` extension): its
+   * commands, their kinds, and a JSON Schema of each payload where it has
+   * one. With `command`, only that command.
+   *
+   * @param command One command to describe.
+   * @param options `timeoutMs`, `signal`.
+   * @returns The description.
+   * @throws {ProtocolError} When the server does not know `command`.
+   * @throws {TypeError} When the server did not offer `describe` (a Go server never does).
+   */
+  describe(command?: string, options: CallOptions = {}): Promise<Description> {
+    if (!this.#extensions.includes("describe")) {
+      return Promise.reject(
+        new TypeError("Cannot describe: the server does not offer the describe extension"),
+      );
+    }
+    return this.call(
+      DESCRIBE_REQUEST as CommandOf<A>,
+      (command === undefined ? {} : { command }) as never,
+      { ...options, rejectErrors: true },
+    ) as Promise<Description>;
+  }
+
+  /**
    * Reads the next push: a message without an id, or whose id matches no
    * pending call. While reconnecting it waits for the next connection.
    *
@@ -484,6 +510,13 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#options.onMessage?.("receive", raw);
     // The late response to a cancelled call is dropped, not queued as a push.
     if (this.#cancelled.size > 0 && this.#cancelled.drop(raw)) return;
+    if (this.#extensions.length > 0 && reservedCommand(raw) === DESCRIBE_RESPONSE) {
+      // Not a command of the API: settled without decoding, dropped when no call waits.
+      const { header, payload } = raw as { header: { id?: unknown }; payload?: unknown };
+      const id = typeof header.id === "string" ? header.id : "";
+      this.#calls.settle({ command: DESCRIBE_RESPONSE, id, payload: payload ?? null }, undefined);
+      return;
+    }
     this.#inbox.receive(raw, length);
   }
 

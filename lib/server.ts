@@ -25,6 +25,7 @@ import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ServerOptions } from "./server_options.ts";
 import { CANCEL_COMMAND, InFlightRequests } from "./_cancel.ts";
+import { DESCRIBE_REQUEST, describeAPI, describeCommand, type Description } from "./_describe.ts";
 import {
   encodeFirstMessage,
   type ExtensionName,
@@ -83,6 +84,9 @@ export class Server<A extends API = API> {
   readonly #pingCommand: string;
   /** The extensions offered on every session's first message (none by default). */
   readonly #offered: ExtensionName[];
+  readonly #api: A;
+  /** The `describe` answer, made on first use. */
+  #description: Description | undefined;
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
@@ -99,6 +103,7 @@ export class Server<A extends API = API> {
    */
   constructor(api: A, options: ServerOptions<A>) {
     this.#options = options;
+    this.#api = api;
     this.#router = new Router(api, options);
     const ping = options.pingCommand ??
       Object.keys(api.definition).find((c) => c.endsWith("-ping-request"));
@@ -244,6 +249,26 @@ export class Server<A extends API = API> {
     const extensions = new SessionExtensions(this.#offered);
     if (this.#offered.includes("cancel")) {
       extensions.on(CANCEL_COMMAND, served.cancellable = new InFlightRequests());
+    }
+    if (this.#offered.includes("describe")) {
+      const describe = () =>
+        this.#description ??= describeAPI(
+          this.#api,
+          Object.keys(this.#options.handlers).filter((c) =>
+            typeof (this.#options.handlers as Record<string, unknown>)[c] === "function"
+          ),
+          this.#options.describeSchema,
+        );
+      extensions.on(
+        DESCRIBE_REQUEST,
+        describeCommand(describe, (text) => {
+          try {
+            if (!served.sendText(text)) served.write(text).catch(() => {});
+          } catch {
+            // closed: nobody to answer
+          }
+        }),
+      );
     }
     return extensions;
   }

@@ -344,6 +344,13 @@ export interface ServerOptions<A extends API = API> {
    * offer; only a wsrpc client that accepts one uses it.
    */
   extensions?: boolean | readonly string[];
+  /**
+   * For the `describe` extension: turns a payload validator into a JSON
+   * Schema when it does not implement Standard JSON Schema itself, e.g.
+   * Zod 4's `z.toJSONSchema` or Valibot's `toJsonSchema`
+   * (`@valibot/to-json-schema`). Return `undefined` when it cannot.
+   */
+  describeSchema?: (schema: unknown) => Record<string, unknown> | undefined;
   /** Called when a session has passed the handshake and authorization. */
   onSessionOpen?: (session: Session<A>) => void;
   /** Called when a session ends, with the close status. */

@@ -36,3 +36,4 @@ export type { Command, Header, TraceContext } from "./message.ts";
 export type { WebSocketFactory } from "./conn.ts";
 export type { CloseInfo } from "./ws_conn.ts";
 export type { ConnectionInfo } from "./server.ts";
+export type { CommandDescription, Description } from "./_describe.ts";
