@@ -121,6 +121,8 @@ export class Conn<A extends API = typeof schemalessAPI>
   #extensions: readonly ExtensionName[] = [];
   /** Calls cancelled on the server whose late response is dropped. */
   readonly #cancelled = new CancelledIDs();
+  /** Describe requests made, for their ids. */
+  #describes = 0;
   /** Whether `trace` was negotiated on the current connection. */
   #tracing = false;
   #dialing: Promise<void> | undefined;
@@ -273,10 +275,10 @@ export class Conn<A extends API = typeof schemalessAPI>
     command: C,
     payload: PayloadOf<A, C>,
     options: CallOptions,
+    id: string = this.#calls.newID(),
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
     const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
     const timeout = deadline(ms, `Call ${JSON.stringify(command)}`, options.signal);
-    const id = this.#calls.newID();
     try {
       const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
       const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
@@ -319,10 +321,12 @@ export class Conn<A extends API = typeof schemalessAPI>
         new TypeError("Cannot describe: the server does not offer the describe extension"),
       );
     }
-    return this.call(
+    // Ids of their own, so that the user's calls stay numbered "1", "2", ...
+    return this.#callWaiting(
       DESCRIBE_REQUEST as CommandOf<A>,
       (command === undefined ? {} : { command }) as never,
       { ...options, rejectErrors: true },
+      `describe-${++this.#describes}`,
     ) as Promise<Description>;
   }
 
