@@ -17,6 +17,7 @@ export const DESCRIBE_RESPONSE = "wsrpc-describe-response";
 
 /** One command of a described API. */
 export interface CommandDescription {
+  /** The command's name. */
   readonly command: string;
   /** By the name's suffix: `-request`, `-response`, else a notification. */
   readonly kind: "request" | "response" | "notification";
@@ -29,8 +30,22 @@ export interface CommandDescription {
   readonly schema: Record<string, unknown> | "unchecked" | null;
 }
 
-/** The payload of a `wsrpc-describe-response`. */
+/**
+ * The payload of a `wsrpc-describe-response` (what `Conn.describe` resolves with).
+ *
+ * @example The description of one command
+ * ```ts
+ * import type { Description } from "@wsrpc/protocol/types";
+ * import assert from "node:assert/strict";
+ *
+ * const description: Description = {
+ *   commands: [{ command: "x-echo-request", kind: "request", response: "x-echo-response", schema: "unchecked" }],
+ * };
+ * assert.equal(description.commands[0]?.kind, "request");
+ * ```
+ */
 export interface Description {
+  /** The commands, sorted by name. */
   readonly commands: readonly CommandDescription[];
 }
 

@@ -28,15 +28,8 @@ import { CloseCode, ConnectionClosedError, InvalidCommandError } from "./errors.
 import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
 import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
-import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
-import { CancelledIDs, encodeCancel } from "./_cancel.ts";
-import { encodeTraced, validTrace } from "./_trace.ts";
-import { DESCRIBE_REQUEST, DESCRIBE_RESPONSE, type Description } from "./_describe.ts";
-import { reservedCommand } from "./_extensions.ts";
-import { stringifyJSON } from "./_json.ts";
-
-/** The extensions this client can use when a server offers them. */
-const CLIENT_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace"];
+import { ClientExtensions } from "./_client_extensions.ts";
+import { DESCRIBE_REQUEST, type Description } from "./_describe.ts";
 
 export type {
   CallOptions,
@@ -117,14 +110,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
   #ws: FrameSocket | undefined;
-  /** The extensions negotiated on the current connection (none with a Go server). */
-  #extensions: readonly ExtensionName[] = [];
-  /** Calls cancelled on the server whose late response is dropped. */
-  readonly #cancelled = new CancelledIDs();
-  /** Describe requests made, for their ids. */
-  #describes = 0;
-  /** Whether `trace` was negotiated on the current connection. */
-  #tracing = false;
+  readonly #extensions: ClientExtensions;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
@@ -150,6 +136,7 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#calls = new CallTable(this.#api);
     this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
     this.#inbox = new Inbox(this.#api, this.#calls, this.#pushes);
+    this.#extensions = new ClientExtensions(options.extensions, options.trace, this.#calls);
     this.#calls.onTimeout = (call) => this.#cancel(this.#ws, call.id);
     if (options.keepalive) {
       const ping = pingCommandOf(Object.keys(this.#api.definition), options.keepalive.command);
@@ -194,7 +181,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * `ConnOptions.extensions`). Empty with a Go server, which offers none.
    */
   get extensions(): readonly string[] {
-    return this.#extensions;
+    return this.#extensions.accepted;
   }
 
   /** Calls waiting for their response. */
@@ -258,8 +245,8 @@ export class Conn<A extends API = typeof schemalessAPI>
     const call = calls.open(id, command, rejectErrors, ms);
     try {
       this.#options.onMessage?.("send", messageOf(command, id, payload));
-      const text = this.#tracing
-        ? this.#traced(command, id, payload, options)
+      const text = this.#extensions.tracing
+        ? this.#extensions.encode(command, id, payload, options)
         : encodeMessage(command, id, payload);
       if (!ws.sendText(text)) {
         ws.queueText(text, () => !calls.holds(call), (error) => calls.fail(call, error));
@@ -284,10 +271,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
       const call = this.#calls.open(id, command, rejectErrors, 0); // bounded by `timeout`
       this.#options.onMessage?.("send", messageOf(command, id, payload));
-      const text = this.#tracing
-        ? this.#traced(command, id, payload, options)
-        : encodeMessage(command, id, payload);
-      await ws.writeText(text, timeout.signal);
+      await ws.writeText(this.#extensions.encode(command, id, payload, options), timeout.signal);
       try {
         return await abortable(call.promise, timeout.signal) as PayloadOf<
           A,
@@ -316,7 +300,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {TypeError} When the server did not offer `describe` (a Go server never does).
    */
   describe(command?: string, options: CallOptions = {}): Promise<Description> {
-    if (!this.#extensions.includes("describe")) {
+    if (!this.#extensions.accepted.includes("describe")) {
       return Promise.reject(
         new TypeError("Cannot describe: the server does not offer the describe extension"),
       );
@@ -326,7 +310,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       DESCRIBE_REQUEST as CommandOf<A>,
       (command === undefined ? {} : { command }) as never,
       { ...options, rejectErrors: true },
-      `describe-${++this.#describes}`,
+      this.#extensions.describeID(),
     ) as Promise<Description>;
   }
 
@@ -462,11 +446,10 @@ export class Conn<A extends API = typeof schemalessAPI>
       readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
       ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
     });
-    let accepted: ExtensionName[];
+    let first: unknown;
     try {
-      const first = await greet(this.#url, socket, ws, options, timeout.signal);
+      first = await greet(this.#url, socket, ws, options, timeout.signal);
       options.onMessage?.("receive", first);
-      accepted = clientAccept(offerOf(first), options.extensions, CLIENT_EXTENSIONS);
     } catch (error) {
       ws.close(CloseCode.Normal, "");
       this.#lastError = error as Error;
@@ -484,9 +467,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       throw this.#lastError ?? new ConnectionClosedError(CloseCode.Normal, "");
     }
     // Accepting an offer is the first frame after the ping; no offer, nothing new.
-    if (accepted.length > 0) ws.writeText(encodeHello(accepted)).catch(() => {});
-    this.#extensions = accepted;
-    this.#tracing = accepted.includes("trace");
+    this.#extensions.negotiate(first, ws);
     this.#ws = ws;
     this.#state = "online";
     this.#connectCount++;
@@ -512,45 +493,20 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** One incoming message, delivered synchronously from the socket's message event. */
   #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
-    // The late response to a cancelled call is dropped, not queued as a push.
-    if (this.#cancelled.size > 0 && this.#cancelled.drop(raw)) return;
-    if (this.#extensions.length > 0 && reservedCommand(raw) === DESCRIBE_RESPONSE) {
-      // Not a command of the API: settled without decoding, dropped when no call waits.
-      const { header, payload } = raw as { header: { id?: unknown }; payload?: unknown };
-      const id = typeof header.id === "string" ? header.id : "";
-      this.#calls.settle({ command: DESCRIBE_RESPONSE, id, payload: payload ?? null }, undefined);
-      return;
-    }
+    if (this.#extensions.accepted.length > 0 && this.#extensions.intercept(raw)) return;
     this.#inbox.receive(raw, length);
   }
 
-  /** A request with the call's (or the `trace` hook's) trace context, when there is a valid one. */
-  #traced(command: string, id: string, payload: unknown, options: CallOptions): string {
-    const trace = options.trace ?? this.#options.trace?.();
-    const valid = trace && validTrace(trace.traceparent, trace.tracestate);
-    return valid
-      ? encodeTraced(command, id, stringifyJSON(payload), valid)
-      : encodeMessage(command, id, payload);
-  }
-
-  /** Tells the server, when it took `cancel`, that call `id` sent on `ws` is abandoned. */
+  /** Tells the server (`cancel`) that call `id`, sent on `ws`, is abandoned; not after a reconnect. */
   #cancel(ws: FrameSocket | undefined, id: string): void {
-    if (ws === undefined || ws !== this.#ws || !this.#extensions.includes("cancel")) return;
-    this.#cancelled.add(id);
-    const text = encodeCancel(id);
-    try {
-      if (!ws.sendText(text)) ws.writeText(text).catch(() => {});
-    } catch {
-      // closed: the server aborts every handler of the session anyway
-    }
+    if (ws !== undefined && ws === this.#ws) this.#extensions.cancel(ws, id);
   }
 
   /** The socket `ws` ended on its own (not by `close()`). */
   #dropped(ws: FrameSocket, failure: unknown): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
-    this.#extensions = [];
-    this.#tracing = false;
+    this.#extensions.reset();
     this.#keepalive?.stop();
     const error = failure instanceof ConnectionClosedError
       ? failure
