@@ -57,6 +57,8 @@ export class CallTable {
   #timer: unknown;
   #timerAt = Infinity;
   #lastID: number;
+  /** Called with each call the shared timer times out (Conn tells the server: `cancel`). */
+  onTimeout: ((call: PendingCall) => void) | undefined = undefined;
 
   /**
    * @param api Names the response command of each request.
@@ -186,6 +188,7 @@ export class CallTable {
             "TimeoutError",
           ),
         );
+        this.onTimeout?.(call);
       } else if (call.deadline < next) next = call.deadline;
     }
     if (next < Infinity) this.#arm(next);

@@ -197,7 +197,7 @@ export class SessionExtensions {
 
 /**
  * What a server offers: none by default; `true` for the extensions that
- * disclose nothing (`cancel`, `trace`); or the named ones. Only extensions
+ * disclose nothing (`cancel`, `trace`, `topics`); or the named ones. Only extensions
  * in `implemented` are ever offered.
  */
 export function serverOffer(

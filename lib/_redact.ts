@@ -92,11 +92,13 @@ export function isWireSafe(error: unknown): boolean {
  * the operator's terminal or forge log lines: every part is made safe, and
  * the message stays on one line.
  */
-export function logLine(error: Error, sessionId: string): [string, unknown] {
+export function logLine(error: Error, sessionId: string, traceparent?: string): [string, unknown] {
   const text = safeText(error instanceof ProtocolError ? error.toString() : error.message);
   const cause = error instanceof InternalError ? error.cause : "";
+  // A traceparent is validated (hex and dashes) before it gets here.
+  const trace = traceparent === undefined ? "" : ` (traceparent ${traceparent})`;
   return [
-    `wsrpc: session ${sessionId}: ${text}`,
+    `wsrpc: session ${sessionId}${trace}: ${text}`,
     cause instanceof Error ? safeError(cause) : typeof cause === "string" ? safeText(cause) : cause,
   ];
 }

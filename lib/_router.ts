@@ -15,13 +15,15 @@ import {
   requestErrorf,
 } from "./errors.ts";
 import { decodeMessage, encodeMessage, type Incoming } from "./framing.ts";
-import type { PeerIdentity } from "./message.ts";
+import type { PeerIdentity, TraceContext } from "./message.ts";
 import type { FrameSocket } from "./_frames.ts";
 import { type ConnectionInfo, Session, type SessionLink } from "./session.ts";
 import type { TopicHub, TopicSubscriber } from "./_topic_hub.ts";
 import type { SessionExtensions } from "./_extensions.ts";
+import type { InFlightRequests } from "./_cancel.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
 import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
+import { traceOf } from "./_trace.ts";
 
 /** The server options the router reads. */
 export type RouterOptions<A extends API> = Pick<
@@ -51,6 +53,8 @@ export class ServedSession<A extends API> implements SessionLink, TopicSubscribe
   peer: PeerIdentity | undefined = undefined;
   /** The extension state, when the server offered extensions on this session. */
   extensions: SessionExtensions | undefined = undefined;
+  /** Requests a `wsrpc-cancel` can abort, when the server offered `cancel`. */
+  cancellable: InFlightRequests | undefined = undefined;
   inFlight = 0;
   topics: Set<string> | undefined = undefined;
   /** Bytes of responses and pushes waiting for room in the outgoing buffer (each its length + 64). */
@@ -169,10 +173,13 @@ export class Router<A extends API> {
       return;
     }
     if (decoded instanceof Promise) {
-      decoded.then((message) => this.#dispatch(served, message), (e) => this.#refuse(served, e))
+      decoded.then(
+        (message) => this.#dispatch(served, message, raw),
+        (e) => this.#refuse(served, e),
+      )
         .catch((error) => this.fault(served.session, error));
     } else {
-      this.#dispatch(served, decoded);
+      this.#dispatch(served, decoded, raw);
     }
   }
 
@@ -183,9 +190,10 @@ export class Router<A extends API> {
   }
 
   /** Logs what the operator must see: to `onError`, or a safe line on the console. */
-  log(error: Error, session: Session<A>): void {
-    if (this.#options.onError) this.#options.onError(error, session);
-    else console.error(...logLine(error, session.id));
+  log(error: Error, session: Session<A>, trace?: TraceContext): void {
+    if (this.#options.onError) {
+      this.#options.onError(error, session, trace === undefined ? {} : { trace });
+    } else console.error(...logLine(error, session.id, trace?.traceparent));
   }
 
   /**
@@ -237,7 +245,7 @@ export class Router<A extends API> {
     served.session.close(CloseCode.PolicyViolation, error.message);
   }
 
-  #dispatch(served: ServedSession<A>, message: Incoming<A>): void {
+  #dispatch(served: ServedSession<A>, message: Incoming<A>, raw: unknown): void {
     const route = this.#routes.get(message.command);
     if (route === undefined) {
       served.session.close(
@@ -259,13 +267,15 @@ export class Router<A extends API> {
       });
       return;
     }
-    this.#handle(served, route, message);
+    this.#handle(served, route, message, raw);
   }
 
-  #handle(served: ServedSession<A>, route: Route<A>, message: Incoming<A>): void {
+  #handle(served: ServedSession<A>, route: Route<A>, message: Incoming<A>, raw: unknown): void {
     const session = served.session;
     if (session.signal.aborted) return; // the connection is gone; nobody to answer
     const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
+    // With `cancel` negotiated, the client can abort the handler's signal too.
+    const cancel = served.extensions?.has("cancel") ? new AbortController() : undefined;
     // The timeout (a timer and an AbortController) is made only when needed:
     // when the handler reads `signal` or returns a promise. A synchronous
     // handler that does neither, such as a ping, costs no timer.
@@ -274,7 +284,7 @@ export class Router<A extends API> {
       timeout ??= deadline(
         timeoutMs,
         `Request ${JSON.stringify(message.command)}`,
-        session.signal,
+        cancel === undefined ? session.signal : AbortSignal.any([session.signal, cancel.signal]),
       );
     const context: RequestContext<A> = {
       id: message.id,
@@ -283,13 +293,18 @@ export class Router<A extends API> {
         return guard().signal;
       },
       session,
+      // Read from the header only when the client negotiated `trace`.
+      trace: served.extensions?.has("trace") ? traceOf(raw) : undefined,
     };
+    const trace = context.trace;
     let result: unknown;
     try {
       result = route.handle(message.payload as never, context);
     } catch (error) {
       timeout?.clear();
-      this.#reply(served, route.response, message.id, { error: this.#wireError(error, session) });
+      this.#reply(served, route.response, message.id, {
+        error: this.#wireError(error, session, trace),
+      });
       return;
     }
     if (!isPromiseLike(result)) {
@@ -298,13 +313,19 @@ export class Router<A extends API> {
       return;
     }
     served.inFlight++;
+    if (cancel !== undefined) served.cancellable?.add(message.id, cancel);
     abortable(Promise.resolve(result), guard().signal).then(
       (payload) => payload ?? null,
-      (error) => session.signal.aborted ? undefined : { error: this.#wireError(error, session) },
+      // Cancelled, or the connection is gone: no response is owed.
+      (error) =>
+        session.signal.aborted || cancel?.signal.aborted
+          ? undefined
+          : { error: this.#wireError(error, session, trace) },
     ).then((payload) => {
       timeout?.clear();
       served.inFlight--;
-      // Undefined: the connection is gone; nobody to answer.
+      if (cancel !== undefined) served.cancellable?.delete(message.id, cancel);
+      // Undefined: the connection is gone or the call cancelled; nobody to answer.
       if (payload !== undefined) this.#reply(served, route.response, message.id, payload);
     }).catch((error) => this.fault(session, error));
   }
@@ -343,9 +364,9 @@ export class Router<A extends API> {
   }
 
   /** What the client may see of a handler's error; logs what the operator must see. */
-  #wireError(error: unknown, session: Session<A>): ProtocolError {
+  #wireError(error: unknown, session: Session<A>, trace: TraceContext | undefined): ProtocolError {
     const { wire, log } = redactHandlerError(error);
-    if (log !== undefined) this.log(log, session);
+    if (log !== undefined) this.log(log, session, trace);
     return wire;
   }
 }

@@ -28,11 +28,8 @@ import { CloseCode, ConnectionClosedError, InvalidCommandError } from "./errors.
 import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
 import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
 import { FrameSocket } from "./_frames.ts";
-import { clientAccept, encodeHello, type ExtensionName, offerOf } from "./_extensions.ts";
-import { TopicPositions } from "./_topic_client.ts";
-
-/** The extensions this client can use when a server offers them. */
-const CLIENT_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace", "topics"];
+import { ClientExtensions } from "./_client_extensions.ts";
+import { DESCRIBE_REQUEST, type Description } from "./_describe.ts";
 
 export type {
   CallOptions,
@@ -113,11 +110,7 @@ export class Conn<A extends API = typeof schemalessAPI>
   readonly #onlineWaiters = new Set<() => void>();
   #state: State = "idle";
   #ws: FrameSocket | undefined;
-  /** The extensions negotiated on the current connection (none with a Go server). */
-  #extensions: readonly ExtensionName[] = [];
-  /** Whether the current connection negotiated "topics". */
-  #topicKeys = false;
-  readonly #topics: TopicPositions;
+  readonly #extensions: ClientExtensions;
   #dialing: Promise<void> | undefined;
   #dialAbort: AbortController | undefined;
   #lastError: Error | undefined;
@@ -143,7 +136,13 @@ export class Conn<A extends API = typeof schemalessAPI>
     this.#calls = new CallTable(this.#api);
     this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
     this.#inbox = new Inbox(this.#api, this.#calls, this.#pushes);
-    this.#topics = new TopicPositions(options.onTopicGap);
+    this.#extensions = new ClientExtensions(
+      options.extensions,
+      options.trace,
+      this.#calls,
+      options.onTopicGap,
+    );
+    this.#calls.onTimeout = (call) => this.#cancel(this.#ws, call.id);
     if (options.keepalive) {
       const ping = pingCommandOf(Object.keys(this.#api.definition), options.keepalive.command);
       this.#keepalive = new Keepalive(options.keepalive, {
@@ -187,7 +186,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * `ConnOptions.extensions`). Empty with a Go server, which offers none.
    */
   get extensions(): readonly string[] {
-    return this.#extensions;
+    return this.#extensions.accepted;
   }
 
   /**
@@ -197,7 +196,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * Empty against a server that does not offer "topics" (a Go server).
    */
   get topicPositions(): ReadonlyMap<string, { seq: number; epoch: string }> {
-    return this.#topics.positions;
+    return this.#extensions.topics.positions;
   }
 
   /**
@@ -206,7 +205,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @param topic The topic.
    */
   forgetTopic(topic: string): void {
-    this.#topics.forget(topic);
+    this.#extensions.topics.forget(topic);
   }
 
   /** Calls waiting for their response. */
@@ -270,7 +269,9 @@ export class Conn<A extends API = typeof schemalessAPI>
     const call = calls.open(id, command, rejectErrors, ms);
     try {
       this.#options.onMessage?.("send", messageOf(command, id, payload));
-      const text = encodeMessage(command, id, payload);
+      const text = this.#extensions.tracing
+        ? this.#extensions.encode(command, id, payload, options)
+        : encodeMessage(command, id, payload);
       if (!ws.sendText(text)) {
         ws.queueText(text, () => !calls.holds(call), (error) => calls.fail(call, error));
       }
@@ -285,21 +286,56 @@ export class Conn<A extends API = typeof schemalessAPI>
     command: C,
     payload: PayloadOf<A, C>,
     options: CallOptions,
+    id: string = this.#calls.newID(),
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
     const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
     const timeout = deadline(ms, `Call ${JSON.stringify(command)}`, options.signal);
-    const id = this.#calls.newID();
     try {
       const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
       const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
       const call = this.#calls.open(id, command, rejectErrors, 0); // bounded by `timeout`
       this.#options.onMessage?.("send", messageOf(command, id, payload));
-      await ws.writeText(encodeMessage(command, id, payload), timeout.signal);
-      return await abortable(call.promise, timeout.signal) as PayloadOf<A, ResponseCommandOf<A, C>>;
+      await ws.writeText(this.#extensions.encode(command, id, payload, options), timeout.signal);
+      try {
+        return await abortable(call.promise, timeout.signal) as PayloadOf<
+          A,
+          ResponseCommandOf<A, C>
+        >;
+      } catch (error) {
+        // Aborted or timed out while the server works on it: tell it (`cancel`).
+        if (timeout.signal.aborted && this.#calls.holds(call)) this.#cancel(ws, id);
+        throw error;
+      }
     } finally {
       timeout.clear();
       this.#calls.forget(id);
     }
+  }
+
+  /**
+   * Asks the server to describe itself (the `describe` extension): its
+   * commands, their kinds, and a JSON Schema of each payload where it has
+   * one. With `command`, only that command.
+   *
+   * @param command One command to describe.
+   * @param options `timeoutMs`, `signal`.
+   * @returns The description.
+   * @throws {ProtocolError} When the server does not know `command`.
+   * @throws {TypeError} When the server did not offer `describe` (a Go server never does).
+   */
+  describe(command?: string, options: CallOptions = {}): Promise<Description> {
+    if (!this.#extensions.accepted.includes("describe")) {
+      return Promise.reject(
+        new TypeError("Cannot describe: the server does not offer the describe extension"),
+      );
+    }
+    // Ids of their own, so that the user's calls stay numbered "1", "2", ...
+    return this.#callWaiting(
+      DESCRIBE_REQUEST as CommandOf<A>,
+      (command === undefined ? {} : { command }) as never,
+      { ...options, rejectErrors: true },
+      this.#extensions.describeID(),
+    ) as Promise<Description>;
   }
 
   /**
@@ -430,7 +466,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       abort.signal,
     );
     let ws: FrameSocket | undefined;
-    let accepted: ExtensionName[];
+    let first: unknown;
     try {
       // Inside the try: a factory or WebSocket constructor that throws is a failed dial.
       const socket = openSocket(this.#url, options);
@@ -438,9 +474,8 @@ export class Conn<A extends API = typeof schemalessAPI>
         readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
         ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
       });
-      const first = await greet(this.#url, socket, ws, options, timeout.signal);
+      first = await greet(this.#url, socket, ws, options, timeout.signal);
       options.onMessage?.("receive", first);
-      accepted = clientAccept(offerOf(first), options.extensions, CLIENT_EXTENSIONS);
     } catch (error) {
       ws?.close(CloseCode.Normal, "");
       this.#lastError = error as Error;
@@ -458,12 +493,7 @@ export class Conn<A extends API = typeof schemalessAPI>
       throw this.#lastError ?? new ConnectionClosedError(CloseCode.Normal, "");
     }
     // Accepting an offer is the first frame after the ping; no offer, nothing new.
-    if (accepted.length > 0) ws.writeText(encodeHello(accepted)).catch(() => {});
-    this.#extensions = accepted;
-    this.#topicKeys = accepted.includes("topics");
-    // After a reconnect, the server replays what this client missed of its topics.
-    const resume = this.#topicKeys ? this.#topics.resumeFrame() : undefined;
-    if (resume !== undefined) ws.writeText(resume).catch(() => {});
+    this.#extensions.negotiate(first, ws);
     this.#ws = ws;
     this.#state = "online";
     this.#connectCount++;
@@ -489,16 +519,20 @@ export class Conn<A extends API = typeof schemalessAPI>
   /** One incoming message, delivered synchronously from the socket's message event. */
   #receive(raw: unknown, length: number): void {
     this.#options.onMessage?.("receive", raw);
-    if (this.#topicKeys && this.#topics.receive(raw)) return;
+    if (this.#extensions.accepted.length > 0 && this.#extensions.intercept(raw)) return;
     this.#inbox.receive(raw, length);
+  }
+
+  /** Tells the server (`cancel`) that call `id`, sent on `ws`, is abandoned; not after a reconnect. */
+  #cancel(ws: FrameSocket | undefined, id: string): void {
+    if (ws !== undefined && ws === this.#ws) this.#extensions.cancel(ws, id);
   }
 
   /** The socket `ws` ended on its own (not by `close()`). */
   #dropped(ws: FrameSocket, failure: unknown): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
-    this.#extensions = [];
-    this.#topicKeys = false;
+    this.#extensions.reset();
     this.#keepalive?.stop();
     const error = failure instanceof ConnectionClosedError
       ? failure

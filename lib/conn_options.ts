@@ -9,7 +9,7 @@
 import type { TopicGap } from "./topics.ts";
 import type { API } from "./api.ts";
 import type { ConnectionClosedError } from "./errors.ts";
-import type { Authenticator } from "./message.ts";
+import type { Authenticator, TraceContext } from "./message.ts";
 import type { WebSocketLike } from "./_socket.ts";
 
 /**
@@ -288,6 +288,12 @@ export interface ConnOptions<A extends API = API> {
    * is still counted in `topicPositions` (the topic restarts at seq 0).
    */
   onTopicGap?: (gap: TopicGap) => void;
+  /**
+   * Gives the trace context for each request (for example from
+   * OpenTelemetry's active span); sent only when the server took the `trace`
+   * extension, and only when valid. `CallOptions.trace` overrides it.
+   */
+  trace?: () => TraceContext | undefined;
   /** Called with every message sent and received (for logs and `--verbose`). */
   onMessage?: (direction: "send" | "receive", message: unknown) => void;
   /** Called each time a connection is established. */
@@ -337,4 +343,9 @@ export interface CallOptions {
    * @default {ConnOptions.rejectErrors}
    */
   rejectErrors?: boolean;
+  /**
+   * A W3C trace context to send with this request (the `trace` extension:
+   * sent only when negotiated, dropped when invalid).
+   */
+  trace?: TraceContext;
 }

@@ -305,3 +305,26 @@ export const WS_HANDSHAKE_TIMEOUT_MS = 15_000;
  * ```
  */
 export const DEFAULT_READ_LIMIT = 512 * 1024;
+
+/**
+ * A W3C Trace Context (https://www.w3.org/TR/trace-context/) carried with a
+ * request by the `trace` extension.
+ *
+ * @example A valid context
+ * ```ts
+ * import type { TraceContext } from "@wsrpc/protocol/types";
+ * import assert from "node:assert/strict";
+ *
+ * const trace: TraceContext = {
+ *   traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+ *   tracestate: "vendor=value",
+ * };
+ * assert.equal(trace.traceparent.split("-")[1]?.length, 32);
+ * ```
+ */
+export interface TraceContext {
+  /** `00-<trace id>-<parent id>-<flags>`, lowercase hex. */
+  readonly traceparent: string;
+  /** Vendor-specific `key=value` pairs, comma-separated. */
+  readonly tracestate?: string;
+}

@@ -27,6 +27,8 @@ import type { ResumeState, ServerOptions } from "./server_options.ts";
 import { resumeCommand, TopicHub } from "./_topic_hub.ts";
 import { RESUME_COMMAND } from "./_topic_client.ts";
 import { type BusPosition, MemoryBus } from "./topics.ts";
+import { CANCEL_COMMAND, InFlightRequests } from "./_cancel.ts";
+import { DESCRIBE_REQUEST, describeAPI, describeCommand, type Description } from "./_describe.ts";
 import {
   encodeFirstMessage,
   type ExtensionName,
@@ -92,6 +94,9 @@ export class Server<A extends API = API> {
   readonly #pingCommand: string;
   /** The extensions offered on every session's first message (none by default). */
   readonly #offered: ExtensionName[];
+  readonly #api: A;
+  /** The `describe` answer, made on first use. */
+  #description: Description | undefined;
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
@@ -108,6 +113,7 @@ export class Server<A extends API = API> {
    */
   constructor(api: A, options: ServerOptions<A>) {
     this.#options = options;
+    this.#api = api;
     this.#router = new Router(api, options);
     this.#hub = new TopicHub(options.bus ?? new MemoryBus(), (state, error) => {
       if (state === "down") console.error("wsrpc: bus unreachable:", error);
@@ -397,6 +403,29 @@ export class Server<A extends API = API> {
         canResume && ((topic) => canResume(served.session, topic)),
       ),
     );
+    if (this.#offered.includes("cancel")) {
+      extensions.on(CANCEL_COMMAND, served.cancellable = new InFlightRequests());
+    }
+    if (this.#offered.includes("describe")) {
+      const describe = () =>
+        this.#description ??= describeAPI(
+          this.#api,
+          Object.keys(this.#options.handlers).filter((c) =>
+            typeof (this.#options.handlers as Record<string, unknown>)[c] === "function"
+          ),
+          this.#options.describeSchema,
+        );
+      extensions.on(
+        DESCRIBE_REQUEST,
+        describeCommand(describe, (text) => {
+          try {
+            if (!served.sendText(text)) served.write(text).catch(() => {});
+          } catch {
+            // closed: nobody to answer
+          }
+        }),
+      );
+    }
     return extensions;
   }
 

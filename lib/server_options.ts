@@ -6,7 +6,7 @@
  */
 
 import type { API, CommandOf, PayloadOf, RequestCommandOf, ResponseCommandOf } from "./api.ts";
-import type { Authenticator, PeerIdentity } from "./message.ts";
+import type { Authenticator, PeerIdentity, TraceContext } from "./message.ts";
 import type { Session } from "./session.ts";
 import type { Bus } from "./topics.ts";
 
@@ -49,6 +49,11 @@ export interface RequestContext<A extends API = API> {
   readonly signal: AbortSignal;
   /** The connection the request came on; `session.push` sends notifications. */
   readonly session: Session<A>;
+  /**
+   * The W3C trace context the client sent with the request (the `trace`
+   * extension, when negotiated and valid); `undefined` otherwise.
+   */
+  readonly trace?: TraceContext | undefined;
 }
 
 /**
@@ -330,7 +335,7 @@ export interface ServerOptions<A extends API = API> {
    *
    * @default {console.error}
    */
-  onError?: (error: Error, session: Session<A>) => void;
+  onError?: (error: Error, session: Session<A>, context?: { trace?: TraceContext }) => void;
   /**
    * What `publish` and `broadcast` go through and subscriptions listen on:
    * share one bus between instances to fan out across processes and
@@ -362,6 +367,13 @@ export interface ServerOptions<A extends API = API> {
    * offer; only a wsrpc client that accepts one uses it.
    */
   extensions?: boolean | readonly string[];
+  /**
+   * For the `describe` extension: turns a payload validator into a JSON
+   * Schema when it does not implement Standard JSON Schema itself, e.g.
+   * Zod 4's `z.toJSONSchema` or Valibot's `toJsonSchema`
+   * (`@valibot/to-json-schema`). Return `undefined` when it cannot.
+   */
+  describeSchema?: (schema: unknown) => Record<string, unknown> | undefined;
   /** Called when a session has passed the handshake and authorization. */
   onSessionOpen?: (session: Session<A>) => void;
   /** Called when a session ends, with the close status. */

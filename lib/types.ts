@@ -32,7 +32,8 @@ export type {
   Unchecked,
 } from "./api.ts";
 export type { FramingOptions, Incoming } from "./framing.ts";
-export type { Command, Header } from "./message.ts";
+export type { Command, Header, TraceContext } from "./message.ts";
 export type { WebSocketFactory } from "./conn.ts";
 export type { CloseInfo } from "./ws_conn.ts";
 export type { ConnectionInfo, ResumeState } from "./server.ts";
+export type { CommandDescription, Description } from "./_describe.ts";

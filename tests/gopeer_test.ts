@@ -163,6 +163,29 @@ Deno.test("Go interop: gopeer (nhooyr.io/websocket) against wsrpc, both directio
       );
     });
 
+    await t.step(
+      "Conn with its extensions: no offer, so no wsrpc-* frame and no extra key",
+      async () => {
+        const hook = () => ({
+          traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        });
+        await using conn = new Conn(url, { api: schemalessAPI, trace: hook });
+        await conn.connect();
+        assert.deepEqual(conn.extensions, []); // gopeer's first message offers nothing
+        await assert.rejects(conn.describe(), TypeError);
+        // An abort and a timeout send no wsrpc-cancel (gopeer would close on an unknown command).
+        const abort = new AbortController();
+        const aborted = conn.call("demo-sleep-request", { ms: 200 }, { signal: abort.signal });
+        setTimeout(() => abort.abort(), 20);
+        await assert.rejects(aborted);
+        await assert.rejects(conn.call("demo-sleep-request", { ms: 200 }, { timeoutMs: 20 }), {
+          name: "TimeoutError",
+        });
+        assert.deepEqual(await conn.call("demo-echo-request", { still: "up" }), { still: "up" });
+        assert.equal(conn.isOnline, true);
+      },
+    );
+
     await t.step("Conn over its read limit: gopeer sees 4009 and the reason", async () => {
       await using conn = new Conn(url, { api: schemalessAPI, readLimit: 1_024 });
       await conn.connect();
@@ -177,6 +200,7 @@ Deno.test("Go interop: gopeer (nhooyr.io/websocket) against wsrpc, both directio
     // gopeer logs each connection's end on stderr once it is over.
     assert.equal(await go.stop(), 0);
     assert.match(go.stderr(), /closed, status 4009 reason "read limited at 1024 bytes"/);
+    assert.doesNotMatch(go.stderr(), /wsrpc-/); // no extension frame ever reached it
   });
 
   const servers: [string, () => Promise<ChildServer>][] = [
@@ -190,6 +214,8 @@ Deno.test("Go interop: gopeer (nhooyr.io/websocket) against wsrpc, both directio
       for (const compress of COMPRESSION) {
         await t.step(`-compress ${compress}`, async () => {
           const stdout = await goClient(server.url, compress);
+          // wsrpc serve's first message carries the extension offer; gopeer discards it unread.
+          assert.match(stdout, /^initial message: demo-ping-request id=0 \(not answered\)$/m);
           // Neither server negotiates permessage-deflate: the client must cope.
           assert.match(stdout, /^connected .* \(compression: none\)$/m);
         });

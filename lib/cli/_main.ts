@@ -2,6 +2,7 @@
 
 import denoConfig from "../../deno.json" with { type: "json" };
 import * as call from "./call.ts";
+import * as describe from "./describe.ts";
 import * as keygen from "./keygen.ts";
 import * as listen from "./listen.ts";
 import * as ping from "./ping.ts";
@@ -17,6 +18,7 @@ the server sends a ping first; responses carry their request's id; pushes have n
 
 Usage:
   wsrpc call URL COMMAND [PAYLOAD]       send one request, print the response payload
+  wsrpc describe URL [COMMAND]           list a server's commands, or describe one
   wsrpc listen URL [COMMAND [PAYLOAD]]   print the messages the server pushes
   wsrpc ping URL                         measure round-trip times, like ping(8)
   wsrpc serve                            run the demo server (API prefix "demo")
@@ -35,7 +37,7 @@ ${EXIT_CODES_HELP}`;
 const COMMANDS: Record<
   string,
   { run(args: string[], io: CliIO): Promise<number>; HELP: string }
-> = { call, listen, ping, serve, keygen };
+> = { call, describe, listen, ping, serve, keygen };
 
 /** Runs `wsrpc ARGS...` against `io`; returns the exit code. */
 export function main(args: string[], io: CliIO): Promise<number> {

@@ -6,6 +6,8 @@ import { flagHelp, parseFlags, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
 import { errorText, formatJSON } from "./_output.ts";
 import { readPayload } from "./_payload.ts";
+import { checkSchema } from "./_json_schema.ts";
+import type { Description } from "../_describe.ts";
 
 const OUTPUT_FLAGS = {
   pretty: { type: "boolean", help: "indent the output even when piped" },
@@ -27,7 +29,10 @@ the payload, then the error's text on stderr, and exits 1.
 PAYLOAD is JSON text (default {}, as Go clients send for a request without
 parameters: Go servers in the tbcd style crash on a null request), @FILE to read
 it from a file, or - for stdin; put a payload that starts with "-" (a negative
-number) after --. Integers beyond 2^53 keep every digit, both ways.
+number) after --. Integers beyond 2^53 keep every digit, both ways. When the
+server describes itself (the describe extension, as "wsrpc serve" does), the
+payload is checked against the command's JSON Schema first: a mismatch names
+the field and exits 2 without sending.
 
 Examples:
   wsrpc call ws://127.0.0.1:8080/v1/ws demo-ping-request '{"timestamp":1}'
@@ -60,6 +65,7 @@ async function call(args: string[], io: CliIO): Promise<number> {
   const pretty = flags.pretty === true || (flags.compact !== true && io.isTerminal());
   const { conn } = await connect("call", url, flags, io);
   try {
+    await checkPayload(conn, command, payload);
     let response: unknown;
     try {
       response = await conn.call(command, payload);
@@ -72,5 +78,27 @@ async function call(args: string[], io: CliIO): Promise<number> {
     return ExitCode.OK;
   } finally {
     await conn.close();
+  }
+}
+
+/**
+ * Checks the payload against the schema the server describes for `command`,
+ * before sending; skipped when the server does not describe (a Go server) or
+ * has no JSON Schema for it.
+ */
+async function checkPayload(
+  conn: { extensions: readonly string[]; describe(command: string): Promise<Description> },
+  command: string,
+  payload: unknown,
+): Promise<void> {
+  if (!conn.extensions.includes("describe")) return;
+  const schema = await conn.describe(command).then((d) => d.commands[0]?.schema, () => undefined);
+  if (schema === null || typeof schema !== "object") return;
+  const mismatch = checkSchema(payload, schema);
+  if (mismatch !== undefined) {
+    throw new CliError(
+      `invalid payload for ${JSON.stringify(command)}: ${mismatch.path} ${mismatch.message}`,
+      ExitCode.Usage,
+    );
   }
 }

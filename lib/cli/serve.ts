@@ -121,6 +121,8 @@ async function serve(args: string[], io: CliIO): Promise<number> {
 
   const server = new Server(demoAPI, {
     handlers: flags.verbose ? logged(demoHandlers, io) : demoHandlers,
+    // A development server: every extension, describe included (Go clients ignore the offer).
+    extensions: ["cancel", "describe", "trace"],
     ...(authenticator === undefined ? {} : { authenticator }),
     ...(allowedHosts === undefined ? {} : { allowedHosts }),
     onSessionOpen: (s) =>

@@ -153,6 +153,7 @@ Deno.test("wsrpc call against an in-process `wsrpc serve`", async (t) => {
       assert.deepEqual(JSON.parse(first.slice(2)).header, {
         command: "demo-ping-request",
         id: "0",
+        wsrpc: ["cancel", "describe", "trace"], // wsrpc serve offers its extensions
       });
       assert.ok(
         lines.includes(
