@@ -81,11 +81,11 @@ Deno.test("describe: every command, its kind, response and schema", async () => 
   }
 });
 
-Deno.test("describe: off unless named (true offers cancel and trace only); Conn says so", async () => {
+Deno.test("describe: off unless named (true offers cancel, trace and topics); Conn says so", async () => {
   await using ts = start(true);
   const conn = new Conn(ts.url, { api });
   await conn.connect();
-  assert.deepEqual(conn.extensions, ["cancel", "trace"]);
+  assert.deepEqual(conn.extensions, ["cancel", "trace", "topics"]);
   await assert.rejects(conn.describe(), TypeError);
   await conn.close();
 });

@@ -79,7 +79,7 @@ Deno.test("trace: Conn sends the context (per call or from the hook); the handle
   let hook: TraceContext | undefined = { traceparent: PARENT, tracestate: "k=v" };
   const conn = new Conn(ts.url, { api, trace: () => hook });
   await conn.connect();
-  assert.deepEqual(conn.extensions, ["cancel", "trace"]);
+  assert.deepEqual(conn.extensions, ["cancel", "trace", "topics"]);
   await conn.call("t-see-request", {});
   const mine = { traceparent: PARENT.replace(/-01$/, "-00") };
   await conn.call("t-see-request", {}, { trace: mine, signal: AbortSignal.timeout(5_000) });
