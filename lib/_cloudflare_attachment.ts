@@ -10,6 +10,7 @@
 import type { API } from "./api.ts";
 import type { Authenticator, PeerIdentity } from "./message.ts";
 import type { Server } from "./server.ts";
+import type { ResumeState } from "./server_options.ts";
 import { resumerOf } from "./_resumable.ts";
 import { CloudflareSocket, type WorkersWebSocket } from "./_cloudflare_socket.ts";
 
@@ -30,6 +31,10 @@ export interface Attachment {
   handshake?: unknown;
   /** Requests in flight when the object last settled (0 unless it was evicted mid-request). */
   inFlight: number;
+  /** The extensions the client accepted in its hello, once it has sent one. */
+  extensions?: string[];
+  /** The topics the session is subscribed to, renewed on the bus of each new life. */
+  topics?: string[];
 }
 
 /** The attachment of a socket, when it is one of wsrpc's. */
@@ -67,6 +72,7 @@ export function serveFromAttachment<A extends API>(
   ws: WorkersWebSocket,
   attachment: Attachment,
   request: Request | undefined,
+  onTopicsChange: (topics: readonly string[]) => void,
 ): { socket: CloudflareSocket; ended: Promise<void> } {
   const socket = new CloudflareSocket(ws);
   const info = {
@@ -75,16 +81,16 @@ export function serveFromAttachment<A extends API>(
   };
   const save = () => saveAttachment(ws, attachment);
   if (attachment.admitted) {
-    const state = attachment.peer === undefined
-      ? { admitted: true }
-      : { admitted: true, peer: attachment.peer };
+    const state: ResumeState = { admitted: true, onTopicsChange };
+    if (attachment.peer !== undefined) state.peer = attachment.peer;
+    if (attachment.extensions !== undefined) state.extensions = attachment.extensions;
     return { socket, ended: server.resumeSocket(socket, info, state) };
   }
   const authenticator = server.authenticator;
   if (authenticator === undefined) {
     attachment.admitted = true;
     save();
-    return { socket, ended: server.serveSocket(socket, info) };
+    return { socket, ended: server.resumeSocket(socket, info, { onTopicsChange }) };
   }
   const resume = resumerOf(authenticator);
   const checkpointed: Authenticator = {
@@ -109,6 +115,7 @@ export function serveFromAttachment<A extends API>(
   const ended = server.resumeSocket(socket, info, {
     authenticator: checkpointed,
     handshakeStartedAt: attachment.startedAt,
+    onTopicsChange,
   });
   return { socket, ended };
 }

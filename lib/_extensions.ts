@@ -141,6 +141,17 @@ export class SessionExtensions {
     return this.#accepted === undefined ? [] : [...this.#accepted];
   }
 
+  /** The accepted extensions, or `undefined` before the client's hello. */
+  get negotiated(): ExtensionName[] | undefined {
+    return this.#accepted === undefined ? undefined : [...this.#accepted];
+  }
+
+  /** Takes the hello of an earlier life of the session (a woken Durable Object): `accepted`, as offered. */
+  restore(accepted: readonly string[]): void {
+    const offered = new Set(this.offered);
+    this.#accepted = new Set(normalizeNames(accepted).filter((name) => offered.has(name)));
+  }
+
   /**
    * One incoming frame, before routing: false when it is not reserved
    * (route it as usual), true when it was an extension frame and handled.

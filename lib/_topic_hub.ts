@@ -68,6 +68,8 @@ export class TopicHub implements BusListener {
   readonly #all = new Set<TopicSubscriber>();
   /** Per topic: sessions holding the bus's subscription, and when it delivers. */
   readonly #holds = new Map<string, { count: number; ready: Promise<void> }>();
+  /** Who keeps a session's subscriptions elsewhere (a Durable Object's attachment). */
+  readonly #watchers = new WeakMap<TopicSubscriber, (topics: readonly string[]) => void>();
   #stop: (() => void) | undefined;
   #onHealth: ((state: "up" | "down", error?: unknown) => void) | undefined;
 
@@ -101,9 +103,15 @@ export class TopicHub implements BusListener {
     this.#all.add(session);
   }
 
+  /** Calls `onChange` with a session's topics each time they change. */
+  watch(session: TopicSubscriber, onChange: (topics: readonly string[]) => void): void {
+    this.#watchers.set(session, onChange);
+  }
+
   /** A session that ended: its subscriptions end with it. */
   remove(session: TopicSubscriber): void {
     this.#all.delete(session);
+    this.#watchers.delete(session);
     for (const topic of session.topics ?? []) this.unsubscribe(session, topic);
   }
 
@@ -113,10 +121,12 @@ export class TopicHub implements BusListener {
     if (session.topics?.has(topic)) return;
     const topics = session.topics ??= new Set();
     topics.add(topic);
+    this.#changed(session);
     try {
       await this.#listenTo(topic);
     } catch (error) {
       topics.delete(topic);
+      this.#changed(session);
       throw error;
     }
     // It may have unsubscribed, or ended, while the bus subscribed.
@@ -130,6 +140,7 @@ export class TopicHub implements BusListener {
   /** Ends a session's subscription; harmless when it has none. */
   unsubscribe(session: TopicSubscriber, topic: string): void {
     if (!session.topics?.delete(topic)) return;
+    this.#changed(session);
     const live = this.#subscribers.get(topic);
     const waiting = this.#catchingUp.get(topic);
     if (live?.delete(session) || waiting?.delete(session)) this.#release(topic);
@@ -154,10 +165,12 @@ export class TopicHub implements BusListener {
     if (session.topics?.has(topic)) return;
     const topics = session.topics ??= new Set();
     topics.add(topic);
+    this.#changed(session);
     try {
       await this.#listenTo(topic);
     } catch {
       topics.delete(topic);
+      this.#changed(session);
       session.deliver(gapFrame(topic, after.epoch, "lost"));
       return;
     }
@@ -233,6 +246,10 @@ export class TopicHub implements BusListener {
   /** The bus's broker went away or came back. */
   health(state: "up" | "down", error?: unknown): void {
     this.#onHealth?.(state, error);
+  }
+
+  #changed(session: TopicSubscriber): void {
+    this.#watchers.get(session)?.([...session.topics ?? []]);
   }
 
   /** Holds the bus's subscription of `topic` for one more session. */

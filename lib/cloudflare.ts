@@ -15,8 +15,10 @@
  * In a Durable Object, each socket's session lives in its hibernation
  * attachment (the upgrade URL, the client address, whether it was admitted,
  * the authenticated peer, the handshake's progress, the requests in
- * flight), so an object woken from hibernation serves every socket on
- * without a new handshake or first ping; an ed25519 handshake survives a
+ * flight, the accepted extensions, the topics it is subscribed to), so an
+ * object woken from hibernation serves every socket on without a new
+ * handshake or first ping, and `server.publish` reaches every subscriber of
+ * the object, whichever life subscribed it; an ed25519 handshake survives a
  * hibernation between its messages. An event that starts a request keeps
  * the object awake until the request is answered.
  *
@@ -172,12 +174,26 @@ export interface DurableObjectHandler {
   webSocketClose(ws: CloudflareWebSocket, code: number, reason: string, wasClean?: boolean): void;
   /** The socket failed. */
   webSocketError(ws: CloudflareWebSocket, error?: unknown): void;
+  /**
+   * Serves the sockets of an object woken from hibernation again (each of
+   * the calls above does it first) and resolves once their sessions are
+   * subscribed again to the topics they were. Await it before
+   * `server.publish` from the object's own code (its fetch past the
+   * adapter, an alarm, an RPC method): handlers need not.
+   */
+  restore(): Promise<void>;
 }
 
 /** The tag that marks the adapter's sockets. */
 const TAG = "wsrpc";
 /** How often an event that started requests looks whether they are answered. */
 const SETTLE_POLL_MS = 5;
+/** The close reason (1008) of a session whose subscriptions outgrow its attachment. */
+const TOPICS_TOO_LARGE = "subscriptions too large to keep across hibernation";
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
 
 /** A new `WebSocketPair`'s two ends (a Workers global). */
 function webSocketPair(): [CloudflareWebSocket, CloudflareWebSocket] {
@@ -252,6 +268,17 @@ export function createHandler<A extends API>(
  * woken object is a new instance. `server.sessions` then holds the sessions
  * of this object's sockets.
  *
+ * Topics: a session's subscriptions (`session.subscribe`) are kept in its
+ * attachment as they change, and renewed on the server's bus when the
+ * object wakes, before the event that woke it is handled; so
+ * `server.publish` from a handler reaches every subscribed socket of the
+ * object (from the object's own code, `await handler.restore()` first).
+ * The default in-process bus starts over in each life with a new epoch:
+ * nothing is published while the object sleeps, so a live socket misses
+ * nothing, and a client resuming a topic from an earlier life (the "topics"
+ * extension) is told of a gap. A session whose subscriptions outgrow the
+ * attachment (Cloudflare limits its size) is closed with 1008.
+ *
  * @param server The server.
  * @param ctx The object's state (`this.ctx`).
  * @param options Routing and socket tags.
@@ -291,13 +318,47 @@ export function createDurableObjectHandler<A extends API>(
   }
   const served = new Map<CloudflareWebSocket, Served>();
   let restored = false;
+  /** Subscriptions of an earlier life being renewed: events wait for them before they publish. */
+  let renewing: Promise<unknown> | undefined;
 
   const start = (ws: CloudflareWebSocket, attachment: Attachment, request?: Request): Served => {
-    const { socket } = serveFromAttachment(server, ws as WorkersWebSocket, attachment, request);
-    const entry = { socket, attachment, session: newestSession(server) };
+    const entry: Served = { socket: undefined!, attachment, session: undefined };
+    const { socket } = serveFromAttachment(
+      server,
+      ws as WorkersWebSocket,
+      attachment,
+      request,
+      (topics) => keepTopics(entry, topics),
+    );
+    entry.socket = socket;
+    entry.session = newestSession(server);
     served.set(ws, entry);
     void entry.session?.closed.then(() => served.delete(ws));
+    renew(entry);
     return entry;
+  };
+  /** Subscribes a restored session again to the topics its attachment holds. */
+  const renew = (entry: Served) => {
+    const { session } = entry;
+    const topics = entry.attachment.topics;
+    if (session === undefined || topics === undefined) return;
+    // The bus of this life holds no subscription: renew them before any event publishes.
+    const done = Promise.all(topics.map((topic) => session.subscribe(topic).catch(() => {})));
+    const all: Promise<unknown> = renewing === undefined ? done : Promise.all([renewing, done]);
+    const mine = all.then(() => {
+      if (renewing === mine) renewing = undefined;
+    });
+    renewing = mine;
+  };
+  /** Keeps a session's topics in its attachment; a session whose topics do not fit is closed. */
+  const keepTopics = (entry: Served, topics: readonly string[]) => {
+    const kept = entry.attachment.topics ?? [];
+    if (sameList(kept, topics)) return;
+    if (topics.length === 0) delete entry.attachment.topics;
+    else entry.attachment.topics = [...topics];
+    if (!saveAttachment(entry.socket.ws, entry.attachment) && entry.socket.readyState === 1) {
+      entry.session?.close(CloseCode.PolicyViolation, TOPICS_TOO_LARGE);
+    }
   };
   /** The sockets of an object woken from hibernation, each with its session again. */
   const restoreAll = () => {
@@ -315,11 +376,14 @@ export function createDurableObjectHandler<A extends API>(
     const attachment = attachmentOf(ws as WorkersWebSocket);
     return attachment === undefined ? undefined : start(ws, attachment);
   };
-  /** Records the requests in flight in the attachment when the count changed. */
+  /** Records the requests in flight and the accepted extensions in the attachment when they changed. */
   const record = (entry: Served) => {
     const inFlight = entry.session?.inFlight ?? 0;
-    if (inFlight === entry.attachment.inFlight) return;
+    const extensions = entry.session?.extensions;
+    const hello = extensions !== undefined && entry.attachment.extensions === undefined;
+    if (inFlight === entry.attachment.inFlight && !hello) return;
     entry.attachment.inFlight = inFlight;
+    if (hello) entry.attachment.extensions = [...extensions];
     saveAttachment(entry.socket.ws, entry.attachment);
   };
 
@@ -345,6 +409,7 @@ export function createDurableObjectHandler<A extends API>(
     async webSocketMessage(ws, message) {
       const entry = find(ws);
       if (entry === undefined) return; // not one of the adapter's sockets
+      if (renewing !== undefined) await renewing;
       const limit = options.handshakeTimeoutMs;
       if (
         !entry.attachment.admitted && limit !== undefined &&
@@ -358,7 +423,10 @@ export function createDurableObjectHandler<A extends API>(
       }
       entry.socket.onMessage(message);
       const session = entry.session;
-      if (session === undefined || session.inFlight === 0) return;
+      if (session === undefined || session.inFlight === 0) {
+        if (session?.extensions !== undefined) record(entry);
+        return;
+      }
       // Keep the object awake (the event open) until the requests are answered.
       record(entry);
       while (session.inFlight > 0 && !session.signal.aborted) {
@@ -373,6 +441,10 @@ export function createDurableObjectHandler<A extends API>(
     webSocketError(ws) {
       find(ws)?.socket.onClose(CloseCode.AbnormalClosure, "");
       served.delete(ws);
+    },
+    async restore() {
+      restoreAll();
+      while (renewing !== undefined) await renewing;
     },
   };
 }

@@ -199,8 +199,11 @@ export class Server<A extends API = API> {
    * a Cloudflare Durable Object woken from hibernation keeps its sockets but
    * not their sessions. With `admitted`, the session is served at once (no
    * handshake, no `authorize`, no first ping, no `onSessionOpen`: they
-   * happened before); otherwise the handshake runs, with `authenticator` in
-   * place of `ServerOptions.authenticator` (one that finishes an interrupted
+   * happened before), with the `extensions` its client accepted; it hears
+   * broadcasts, and renewing its subscriptions (`session.subscribe`) is the
+   * adapter's part, as the bus of a new life starts empty; otherwise the
+   * handshake runs, with `authenticator` in place of
+   * `ServerOptions.authenticator` (one that finishes an interrupted
    * handshake) and within `handshakeTimeoutMs` of `handshakeStartedAt`, then
    * `authorize` and the ping.
    *
@@ -261,6 +264,7 @@ export class Server<A extends API = API> {
       info,
     );
     const session = served.session;
+    if (resume?.onTopicsChange !== undefined) this.#hub.watch(served, resume.onTopicsChange);
     if (this.#router.accepting) this.#hub.attach();
     this.#sessions.set(session.id, session);
     const ended = this.#run(served, resume);
@@ -361,6 +365,12 @@ export class Server<A extends API = API> {
     try {
       if (resume?.admitted) {
         if (resume.peer !== undefined) served.peer = resume.peer;
+        if (this.#offered.length > 0) {
+          served.extensions = this.#extensionsOf(served);
+          if (resume.extensions !== undefined) served.extensions.restore(resume.extensions);
+        }
+        // Its ping went out in an earlier life: it hears broadcasts and may subscribe.
+        this.#hub.add(served);
         await this.#serve(served);
       } else if (await this.#admit(served, resume)) {
         this.#options.onSessionOpen?.(session);

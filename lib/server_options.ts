@@ -403,4 +403,15 @@ export interface ResumeState {
   authenticator?: Authenticator;
   /** When the handshake began (ms since the epoch): it must end `handshakeTimeoutMs` after. */
   handshakeStartedAt?: number;
+  /**
+   * The extensions an admitted session's client accepted (`Session.extensions`),
+   * among those the server offers; unset when its hello has not come yet.
+   */
+  extensions?: readonly string[];
+  /**
+   * Called with the session's topics each time its subscriptions change,
+   * for an adapter that keeps them across lives of the process (a Durable
+   * Object's socket attachment), to renew them with `session.subscribe`.
+   */
+  onTopicsChange?: (topics: readonly string[]) => void;
 }

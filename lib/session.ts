@@ -66,6 +66,8 @@ export interface SessionLink {
   subscribe?(topic: string): Promise<void>;
   /** Ends its subscription of a topic. */
   unsubscribe?(topic: string): void;
+  /** Its extension state, when the server offered extensions. */
+  readonly extensions?: { readonly negotiated: readonly string[] | undefined } | undefined;
 }
 
 /**
@@ -200,6 +202,15 @@ export class Session<A extends API = API> {
   /** The topics this session is subscribed to. */
   get topics(): ReadonlySet<string> {
     return this.#link.topics ?? NO_TOPICS;
+  }
+
+  /**
+   * The extensions the client accepted in its hello (docs/wire-format.md),
+   * or `undefined` before its hello or when the server offered none: what
+   * an adapter keeps to resume the session (`ResumeState.extensions`).
+   */
+  get extensions(): readonly string[] | undefined {
+    return this.#link.extensions?.negotiated;
   }
 
   /**

@@ -208,8 +208,7 @@ interface MemoryTopic {
  * ```
  */
 export class MemoryBus implements Bus {
-  /** This bus's epoch: a new process starts a new history. */
-  readonly epoch: string = crypto.randomUUID();
+  #epoch: string | undefined;
   readonly #historySize: number;
   readonly #topics = new Map<string, MemoryTopic>();
   readonly #listeners = new Set<BusListener>();
@@ -222,6 +221,15 @@ export class MemoryBus implements Bus {
    */
   constructor(options: MemoryBusOptions = {}) {
     this.#historySize = options.historySize ?? 1000;
+  }
+
+  /**
+   * This bus's epoch: a new process starts a new history. Made on first use,
+   * as Workers forbid random values in a module's top level, where a
+   * `Server` (and its default bus) is often made.
+   */
+  get epoch(): string {
+    return this.#epoch ??= crypto.randomUUID();
   }
 
   /** Publishes and delivers at once. */

@@ -9,7 +9,8 @@
  * a new instance gets their next message), so the test idles 11 s, twice.
  */
 import assert from "node:assert/strict";
-import { ed25519Client, WSConn } from "../mod.ts";
+import { defineAPI, ed25519Client, Server, unchecked, WSConn } from "../mod.ts";
+import { type CloudflareWebSocket, createDurableObjectHandler } from "../lib/cloudflare.ts";
 import { encodeHex, generateKeyPair } from "../lib/ed25519_keys.ts";
 import { startWorkerd, type Workerd } from "../examples/cloudflare/run.ts";
 import type { ClientResult } from "./cloudflare/client.ts";
@@ -72,6 +73,147 @@ async function exec(cmd: string, args: string[]): Promise<{ code: number; out: s
     out: decoder.decode(result.stdout) + decoder.decode(result.stderr),
   };
 }
+
+/** A hibernatable socket's stand-in: its attachment is a structured clone, as in workerd. */
+function fakeSocket(attachment: unknown, maxAttachment = 16 * 1024) {
+  const sent: string[] = [];
+  const closes: { code: number | undefined; reason: string | undefined }[] = [];
+  let kept = structuredClone(attachment);
+  const ws: CloudflareWebSocket = {
+    readyState: 1,
+    send: (text) => void sent.push(text),
+    close: (code, reason) => void closes.push({ code, reason }),
+    serializeAttachment(value) {
+      if (JSON.stringify(value).length > maxAttachment) throw new Error("attachment too large");
+      kept = structuredClone(value);
+    },
+    deserializeAttachment: () => structuredClone(kept),
+  };
+  return {
+    ws,
+    sent,
+    closes,
+    attachment: () => kept as { topics?: string[]; extensions?: string[] },
+  };
+}
+
+const topicAPI = defineAPI({
+  "x-ping-request": unchecked<{ timestamp: number }>(),
+  "x-ping-response": unchecked<{ origintimestamp: number; timestamp: number }>(),
+  "x-sub-request": unchecked<{ topic: string }>(),
+  "x-sub-response": unchecked<null>(),
+  "x-unsub-request": unchecked<{ topic: string }>(),
+  "x-unsub-response": unchecked<null>(),
+  "x-pub-request": unchecked<{ topic: string; n: number }>(),
+  "x-pub-response": unchecked<{ seq: number; epoch: string }>(),
+  "x-news-notification": unchecked<{ n: number }>(),
+});
+
+/** One life of a Durable Object: a new server and adapter over the same sockets. */
+function life(sockets: CloudflareWebSocket[], extensions?: ["topics"]) {
+  const server: Server<typeof topicAPI> = new Server(topicAPI, {
+    ...(extensions === undefined ? {} : { extensions }),
+    handlers: {
+      "x-sub-request": ({ topic }, { session }) => session.subscribe(topic).then(() => null),
+      "x-unsub-request": ({ topic }, { session }) => (session.unsubscribe(topic), null),
+      "x-pub-request": ({ topic, n }) => server.publish(topic, "x-news-notification", { n }),
+    },
+  });
+  const handler = createDurableObjectHandler(server, {
+    acceptWebSocket: () => {},
+    getWebSockets: () => sockets,
+  });
+  const call = (ws: CloudflareWebSocket, id: string, command: string, payload: unknown) =>
+    handler.webSocketMessage(ws, JSON.stringify({ header: { command, id }, payload }));
+  return { server, handler, call };
+}
+
+const ADMITTED = { wsrpc: 1, url: "http://localhost/", startedAt: 0, admitted: true, inFlight: 0 };
+const news = (n: number) => `{"header":{"command":"x-news-notification"},"payload":{"n":${n}}}`;
+
+Deno.test("Cloudflare adapter: subscriptions survive hibernation in the attachment", async () => {
+  const a = fakeSocket(ADMITTED);
+  const b = fakeSocket(ADMITTED);
+  const first = life([a.ws, b.ws]);
+  await first.call(a.ws, "1", "x-sub-request", { topic: "news" });
+  await first.call(b.ws, "1", "x-sub-request", { topic: "other" });
+  await first.call(b.ws, "2", "x-sub-request", { topic: "news" });
+  await first.call(b.ws, "3", "x-unsub-request", { topic: "other" });
+  assert.deepEqual(a.attachment().topics, ["news"]);
+  assert.deepEqual(b.attachment().topics, ["news"]);
+  // Hibernation: the object is dropped (its sockets stay open); a new instance gets the next event.
+  a.sent.length = b.sent.length = 0;
+
+  const second = life([a.ws, b.ws]);
+  // The waking event itself publishes: both sockets' subscriptions are renewed first.
+  await second.call(b.ws, "4", "x-pub-request", { topic: "news", n: 1 });
+  assert.deepEqual(a.sent, [news(1)]);
+  assert.equal(b.sent[0], news(1));
+  assert.match(
+    b.sent[1]!,
+    /^\{"header":\{"command":"x-pub-response","id":"4"\},"payload":\{"seq":1,/,
+  );
+  // Broadcasts reach restored sessions; unsubscribing is kept too.
+  await second.server.broadcast("x-news-notification", { n: 2 });
+  assert.equal(a.sent.at(-1), news(2));
+  await second.call(a.ws, "5", "x-unsub-request", { topic: "news" });
+  assert.equal(a.attachment().topics, undefined);
+  a.sent.length = b.sent.length = 0;
+
+  // From the object's own code: restore() first, then publish.
+  const third = life([a.ws, b.ws]);
+  await third.handler.restore();
+  await third.server.publish("news", "x-news-notification", { n: 3 });
+  assert.deepEqual(b.sent, [news(3)]);
+  assert.deepEqual(a.sent, []);
+  await third.server.shutdown({ graceMs: 0 });
+});
+
+Deno.test("Cloudflare adapter: a restored session keeps its extensions; a new epoch per life", async () => {
+  const a = fakeSocket(ADMITTED);
+  const first = life([a.ws], ["topics"]);
+  await first.handler.webSocketMessage(
+    a.ws,
+    '{"header":{"command":"wsrpc-hello"},"payload":{"extensions":["topics"]}}',
+  );
+  assert.deepEqual(a.attachment().extensions, ["topics"]);
+  await first.call(a.ws, "1", "x-sub-request", { topic: "news" });
+  await first.call(a.ws, "2", "x-pub-request", { topic: "news", n: 1 });
+  const keyed =
+    /^\{"header":\{"command":"x-news-notification","topic":"news","seq":1,"epoch":"([^"]+)"\}/;
+  const epoch1 = a.sent.find((frame) => keyed.test(frame))?.match(keyed)?.[1];
+  assert.ok(epoch1, a.sent.join("\n"));
+  a.sent.length = 0;
+
+  const second = life([a.ws], ["topics"]);
+  await second.call(a.ws, "3", "x-pub-request", { topic: "news", n: 2 });
+  // Still keyed (the hello was kept), in the new life's epoch, from seq 1.
+  const epoch2 = a.sent[0]?.match(keyed)?.[1];
+  assert.ok(epoch2, a.sent.join("\n"));
+  assert.notEqual(epoch2, epoch1);
+  // A second hello is refused as before: the kept one counts.
+  await second.handler.webSocketMessage(
+    a.ws,
+    '{"header":{"command":"wsrpc-hello"},"payload":{"extensions":["topics"]}}',
+  );
+  assert.deepEqual(a.closes, [{ code: 1008, reason: "invalid command: second wsrpc-hello" }]);
+  second.handler.webSocketClose(a.ws, 1008, "");
+  await second.server.shutdown({ graceMs: 0 });
+});
+
+Deno.test("Cloudflare adapter: subscriptions that outgrow the attachment close the session", async () => {
+  const a = fakeSocket(ADMITTED, 2048);
+  const { server, handler, call } = life([a.ws]);
+  await call(a.ws, "1", "x-sub-request", { topic: "t".repeat(1000) });
+  assert.deepEqual(a.closes, []);
+  await call(a.ws, "2", "x-sub-request", { topic: "u".repeat(1000) });
+  assert.deepEqual(a.closes, [{
+    code: 1008,
+    reason: "subscriptions too large to keep across hibernation",
+  }]);
+  handler.webSocketClose(a.ws, 1008, "");
+  await server.shutdown({ graceMs: 0 });
+});
 
 Deno.test("Cloudflare: the Worker and Durable Object examples in workerd", async (t) => {
   let workerd: Workerd | undefined;
@@ -261,6 +403,68 @@ Deno.test("Cloudflare: the Worker and Durable Object examples in workerd", async
       assert.ok(later.payload.life > after.payload.life, `life ${later.payload.life}`);
       conn.close();
       await conn.closed;
+    });
+    await t.step("topics: a publish reaches sockets subscribed before a hibernation", async () => {
+      const room = `${base}/room/topics`;
+      let nextId = 0;
+      const call = async (
+        client: Awaited<ReturnType<typeof raw>>,
+        command: string,
+        payload: unknown,
+      ) => {
+        const id = String(++nextId);
+        client.ws.send(JSON.stringify({ header: { command, id }, payload }));
+        let answer: { header: { id?: string }; payload: Record<string, unknown> } | undefined;
+        await until(() => {
+          answer = client.frames.map((f) => JSON.parse(f)).find((f) => f.header.id === id);
+          return answer !== undefined;
+        }, command);
+        return answer!.payload;
+      };
+      const messages = (client: Awaited<ReturnType<typeof raw>>) =>
+        client.frames.map((f) => JSON.parse(f)).filter((f) =>
+          f.header.command === "room-message-notification"
+        ).map((f) => f.payload as { message: string; life: number });
+      const a = await raw(room);
+      await until(() => a.frames.length > 0, "the first ping");
+      assert.deepEqual(await call(a, "room-subscribe-request", { topic: "news" }), {
+        topics: ["news"],
+      });
+      const lifeA = (await call(a, "room-whoami-request", null)).life as number;
+
+      // Idle: workerd hibernates the object; B's upgrade wakes a new life.
+      await new Promise((resolve) => setTimeout(resolve, HIBERNATION_MS));
+      const b = await raw(room);
+      await until(() => b.frames.length > 0, "the first ping");
+      await call(b, "room-subscribe-request", { topic: "news" });
+      const one = await call(b, "room-publish-request", { topic: "news", message: "one" });
+      assert.ok((one.life as number) > lifeA, `life ${one.life}, before ${lifeA}`);
+      for (const client of [a, b]) {
+        await until(() => messages(client).length === 1, "message one");
+        assert.deepEqual(messages(client), [{ topic: "news", message: "one", life: one.life }]);
+      }
+
+      // Idle again: the publish request itself wakes the object; both sockets still hear it.
+      await new Promise((resolve) => setTimeout(resolve, HIBERNATION_MS));
+      const two = await call(b, "room-publish-request", { topic: "news", message: "two" });
+      assert.ok((two.life as number) > (one.life as number), `life ${two.life}`);
+      assert.notEqual(two.epoch, one.epoch); // a new life, a new epoch
+      assert.equal(two.seq, 1);
+      // And from the object's own fetch, in the same life: the same epoch, the next seq.
+      const posted = await fetch(`http://127.0.0.1:${workerd!.port}/room/topics/publish/news`, {
+        method: "POST",
+        body: "three",
+      });
+      const three = await posted.json() as { seq: number; epoch: string; life: number };
+      assert.deepEqual(three, { seq: 2, epoch: two.epoch, life: two.life });
+      for (const client of [a, b]) {
+        await until(() => messages(client).length === 3, "messages two and three");
+        assert.deepEqual(messages(client).map((m) => m.message), ["one", "two", "three"]);
+      }
+      for (const client of [a, b]) {
+        client.ws.close();
+        await client.closed;
+      }
     });
   } finally {
     await workerd?.stop();

@@ -6,6 +6,12 @@
  * sockets stay open and their sessions come back from their attachments.
  * `room-whoami-request` tells which life of the object answers.
  *
+ * Topics: `room-subscribe-request` subscribes the socket to a topic of the
+ * room and `room-publish-request` publishes `room-message-notification` to
+ * every subscriber of the room, including sockets subscribed in an earlier
+ * life; so does an HTTP `POST /room/<name>/publish/<topic>` (the body is the
+ * message), from the object's own fetch.
+ *
  * @module
  */
 
@@ -29,16 +35,31 @@ export interface WhoAmI {
   sessions: number;
 }
 
+/** Where a publish went: the topic's sequence and epoch (a new epoch in each life of the object). */
+export interface Published {
+  seq: number;
+  epoch: string;
+  /** Which life of the object published it. */
+  life: number;
+}
+
 export const roomAPI = defineAPI({
   ...demoAPI.definition,
   "room-whoami-request": unchecked<null>(),
   "room-whoami-response": unchecked<WhoAmI>(),
+  "room-subscribe-request": unchecked<{ topic: string }>(),
+  "room-subscribe-response": unchecked<{ topics: string[] }>(),
+  "room-publish-request": unchecked<{ topic: string; message: string }>(),
+  "room-publish-response": unchecked<Published>(),
+  "room-message-notification": unchecked<{ topic: string; message: string; life: number }>(),
 });
 
 /** Objects made since the module loaded (workerd keeps the module across a hibernation). */
 let lives = 0;
 
-function roomServer(options: Partial<ServerOptions<typeof roomAPI>>): Server<typeof roomAPI> {
+function roomServer(
+  options: Partial<ServerOptions<typeof roomAPI>>,
+): { server: Server<typeof roomAPI>; life: number } {
   const life = ++lives;
   const sessions = (): number => server.sessions.size;
   const handlers: Handlers<typeof roomAPI> = {
@@ -48,22 +69,46 @@ function roomServer(options: Partial<ServerOptions<typeof roomAPI>>): Server<typ
       peer: session.peer?.publicKey ?? null,
       sessions: sessions(),
     }),
+    "room-subscribe-request": async ({ topic }, { session }) => {
+      await session.subscribe(topic);
+      return { topics: [...session.topics] };
+    },
+    "room-publish-request": async ({ topic, message }) => ({
+      ...await server.publish(topic, "room-message-notification", { topic, message, life }),
+      life,
+    }),
   };
   const server: Server<typeof roomAPI> = new Server(roomAPI, {
     handlers,
     insecureSkipOriginCheck: true,
     ...options,
   });
-  return server;
+  return { server, life };
 }
 
 /** The object's class shape on the Hibernation API. */
 abstract class WsrpcObject {
   readonly #wsrpc: DurableObjectHandler;
-  constructor(ctx: DurableObjectStateLike, server: Server<typeof roomAPI>) {
+  readonly #server: Server<typeof roomAPI>;
+  readonly #life: number;
+  constructor(ctx: DurableObjectStateLike, { server, life }: ReturnType<typeof roomServer>) {
     this.#wsrpc = createDurableObjectHandler(server, ctx, { handshakeTimeoutMs: 30_000 });
+    this.#server = server;
+    this.#life = life;
   }
-  fetch(request: Request): Response | Promise<Response> {
+  async fetch(request: Request): Promise<Response> {
+    // POST /room/<name>/publish/<topic>: a publish from the object's own code.
+    const [, , , action, topic] = new URL(request.url).pathname.split("/");
+    if (request.method === "POST" && action === "publish" && topic) {
+      const message = await request.text();
+      await this.#wsrpc.restore(); // renew the subscriptions of sockets from an earlier life
+      const { seq, epoch } = await this.#server.publish(
+        decodeURIComponent(topic),
+        "room-message-notification",
+        { topic: decodeURIComponent(topic), message, life: this.#life },
+      );
+      return Response.json({ seq, epoch, life: this.#life } satisfies Published);
+    }
     return this.#wsrpc.fetch(request);
   }
   webSocketMessage(ws: CloudflareWebSocket, message: string | ArrayBuffer): Promise<void> {
