@@ -26,6 +26,9 @@ await runClient(async (url, onEvent) => {
     subscribe: (topic) => socket.timeout(60_000).emitWithAck("watch", topic),
     // Acknowledged, as a wsrpc publish is a call with a response.
     publish: (topic, event) => socket.emit("publish", topic, event, () => {}),
-    close: async () => void socket.disconnect(),
+    close: () => {
+      socket.disconnect();
+      return Promise.resolve();
+    },
   };
 });

@@ -89,8 +89,9 @@ export async function runClient(connect) {
     await Promise.all(
       Array.from({ length: Math.min(concurrency, conns.length) }, worker),
     );
+    subscribed = conns.length - errors;
     reply({
-      subscribed: conns.length - errors,
+      subscribed,
       errors,
       ms: performance.now() - t0,
     });

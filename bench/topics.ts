@@ -163,6 +163,23 @@ interface Proc {
   tail: string[];
 }
 
+/** What is running now, stopped if the run is interrupted. */
+const live = new Set<Deno.ChildProcess>();
+const brokers = new Set<Broker>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    for (const child of live) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.all([...brokers].map((b) => b.stop()));
+    Deno.exit(130);
+  });
+}
+
 function spawn(
   cmd: string,
   args: string[],
@@ -176,6 +193,8 @@ function spawn(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  live.add(child);
+  child.status.then(() => live.delete(child));
   // Keep the last of stderr for error messages, and drain it so the child never blocks.
   const tail: string[] = [];
   void (async () => {
@@ -347,6 +366,7 @@ async function point(s: TopicSystem, n: number): Promise<Point | undefined> {
   try {
     if (s.bus === "redis") broker = await startRedis();
     if (s.bus === "nats") broker = await startNats();
+    if (broker) brokers.add(broker);
     for (let i = 0; i < s.instances; i++) {
       instances.push(await startInstance(s, broker));
     }
@@ -440,6 +460,7 @@ async function point(s: TopicSystem, n: number): Promise<Point | undefined> {
     await Promise.all(procs.map(kill));
     await Promise.all(instances.map((i) => kill(i.proc)));
     await broker?.stop();
+    if (broker) brokers.delete(broker);
   }
 }
 
