@@ -8,8 +8,8 @@
  * - Memory: server RSS and heap per idle connection at 100, 1,000 and 10,000
  *   connections: a bare WebSocket (the raw echo server), wsrpc, and wsrpc
  *   with the ed25519 handshake (WebCrypto), on Deno and Bun.
- * - Deliveries per second against subscribers: a hook (`DELIVERIES`), empty
- *   until topics exist.
+ * - Deliveries per second against subscribers: `deno task bench:topics`
+ *   (bench/topics.ts).
  *
  * Writes `bench/out/curves.json` and one SVG per chart to `--out=DIR`
  * (default bench/out/; the committed charts live in docs/bench/). Flags:
@@ -149,20 +149,6 @@ const MEMORY_SYSTEMS = pick([
   system("bun", "wsrpc"),
   system("bun", "ed25519"),
 ]);
-
-/**
- * Hook: deliveries per second against subscribers, once topics exist. Fill
- * in `run` (open `subscribers` connections subscribed to one topic, publish
- * for a fixed time, count deliveries per second and the p99 from publish to
- * delivery) and it is measured and drawn like the other curves.
- */
-const DELIVERIES: {
-  levels: number[];
-  run?: (
-    s: CurveSystem,
-    subscribers: number,
-  ) => Promise<{ perSecond: number; p99Us: number }>;
-} = { levels: [1, 10, 100, 1_000, 10_000] };
 
 // ---------------------------------------------------------------- processes
 
@@ -468,10 +454,6 @@ async function memoryCurve(s: CurveSystem): Promise<MemoryPoint[]> {
 
 const calls: Record<string, CallPoint[]> = {};
 const memory: Record<string, MemoryPoint[]> = {};
-const deliveries: Record<
-  string,
-  { subscribers: number; perSecond: number; p99Us: number }[]
-> = {};
 if (ONLY === undefined || ONLY.includes("calls")) {
   log(
     `calls: levels ${LEVELS.join(", ")}, ${SECONDS} s each, up to ${CLIENTS} client processes`,
@@ -481,17 +463,6 @@ if (ONLY === undefined || ONLY.includes("calls")) {
 if (ONLY === undefined || ONLY.includes("memory")) {
   log(`memory: ${MEMORY_LEVELS.join(", ")} idle connections`);
   for (const s of MEMORY_SYSTEMS) memory[s.id] = await memoryCurve(s);
-}
-if (
-  DELIVERIES.run !== undefined &&
-  (ONLY === undefined || ONLY.includes("deliveries"))
-) {
-  for (const s of CALL_SYSTEMS.filter((s) => s.impl === "wsrpc")) {
-    deliveries[s.id] = [];
-    for (const n of DELIVERIES.levels) {
-      deliveries[s.id]!.push({ subscribers: n, ...await DELIVERIES.run(s, n) });
-    }
-  }
 }
 
 const label = (id: string) =>
@@ -547,19 +518,6 @@ if (Object.keys(memory).length) {
     note,
   });
 }
-if (Object.keys(deliveries).length) {
-  charts["curve-deliveries.svg"] = lineChart({
-    title: "Deliveries per second against subscribers",
-    xLabel: "subscribers of one topic",
-    yLabel: "deliveries/s",
-    xLog: true,
-    series: Object.entries(deliveries).map(([id, pts]) => ({
-      name: label(id),
-      points: pts.map((p) => [p.subscribers, p.perSecond]),
-    })),
-    note,
-  });
-}
 for (const [name, svg] of Object.entries(charts)) {
   await Deno.writeTextFile(`${OUT}${name}`, svg);
 }
@@ -575,7 +533,6 @@ await Deno.writeTextFile(
       loadavg: Deno.loadavg(),
       calls,
       memory,
-      deliveries,
     },
     null,
     2,
