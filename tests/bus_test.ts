@@ -58,37 +58,31 @@ interface Fixture {
   close(): Promise<void>;
 }
 
+/** Two buses on `broker`; closing closes both, then stops the broker. */
+async function twoInstances(
+  broker: { url: string; stop(): Promise<void> },
+  connect: (url: string) => Promise<{ bus: Bus; close(): Promise<void> }>,
+  dense: boolean,
+): Promise<Fixture> {
+  const [a, b] = await Promise.all([connect(broker.url), connect(broker.url)]);
+  return {
+    buses: [a.bus, b.bus],
+    dense,
+    async close() {
+      await a.close();
+      await b.close();
+      await broker.stop();
+    },
+  };
+}
+
 const fixtures: Record<string, () => Promise<Fixture>> = {
   memory: () => {
     const bus = new MemoryBus();
     return Promise.resolve({ buses: [bus, bus], dense: true, close: () => bus.close() });
   },
-  redis: async () => {
-    const broker = await startRedis();
-    const [a, b] = await Promise.all([nodeRedisBus(broker.url), nodeRedisBus(broker.url)]);
-    return {
-      buses: [a.bus, b.bus],
-      dense: true,
-      async close() {
-        await a.close();
-        await b.close();
-        await broker.stop();
-      },
-    };
-  },
-  nats: async () => {
-    const broker = await startNats();
-    const [a, b] = await Promise.all([natsBus(broker.url), natsBus(broker.url)]);
-    return {
-      buses: [a.bus, b.bus],
-      dense: false,
-      async close() {
-        await a.close();
-        await b.close();
-        await broker.stop();
-      },
-    };
-  },
+  redis: async () => twoInstances(await startRedis(), nodeRedisBus, true),
+  nats: async () => twoInstances(await startNats(), natsBus, false),
 };
 
 for (const [name, make] of Object.entries(fixtures)) {
