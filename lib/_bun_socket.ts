@@ -6,7 +6,7 @@
  */
 
 import type { WebSocketLike } from "./_socket.ts";
-import { CloseCode } from "./close_code.ts";
+import { CLOSED, CLOSING, CONNECTING, EventSocket, OPEN } from "./_event_socket.ts";
 
 /**
  * The part of Bun's `ServerWebSocket` that the adapter uses.
@@ -59,37 +59,24 @@ export interface BunServerWebSocket<T = unknown> {
   resume?(): void;
 }
 
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
-
-type Listener = (event: Event) => void;
-
 /** A `WebSocket`-shaped view of one Bun `ServerWebSocket`, fed by the server-level callbacks. */
-export class BunSocket implements WebSocketLike {
-  binaryType = "arraybuffer";
+export class BunSocket extends EventSocket implements WebSocketLike {
   readonly #ws: BunServerWebSocket;
-  readonly #listeners = new Map<string, Listener[]>();
-  #state = CONNECTING;
   /** Queued under backpressure since the last `drain` (UTF-16 units, about bytes), when Bun lacks `getBufferedAmount`. */
   #queued = 0;
 
   constructor(ws: BunServerWebSocket) {
+    super(CONNECTING);
     this.#ws = ws;
   }
 
-  get readyState(): number {
-    return this.#state;
-  }
-
   get bufferedAmount(): number {
-    if (this.#state === CLOSED) return 0;
+    if (this.state === CLOSED) return 0;
     return this.#ws.getBufferedAmount?.() ?? this.#queued;
   }
 
   send(data: string): void {
-    if (this.#state !== OPEN) return; // as WebSocket: sends after close are discarded
+    if (this.state !== OPEN) return; // as WebSocket: sends after close are discarded
     // -1: queued under backpressure; 0: dropped, the close callback follows.
     if (this.#ws.send(data) === -1) {
       this.#queued += data.length;
@@ -100,44 +87,23 @@ export class BunSocket implements WebSocketLike {
   }
 
   close(code?: number, reason?: string): void {
-    if (this.#state >= CLOSING) return;
-    this.#state = CLOSING;
+    if (this.state >= CLOSING) return;
+    this.state = CLOSING;
     this.#ws.close(code, reason);
   }
 
-  addEventListener(type: string, listener: Listener): void {
-    const list = this.#listeners.get(type);
-    if (list === undefined) this.#listeners.set(type, [listener]);
-    else list.push(listener);
-  }
-
   onOpen(): void {
-    this.#state = OPEN;
-    this.#emit("open", {});
-  }
-
-  onMessage(data: string | Uint8Array): void {
-    if (this.#state === CLOSED) return;
-    this.#emit("message", { data });
+    this.state = OPEN;
+    this.emit("open", {});
   }
 
   onDrain(): void {
     this.#queued = 0;
-    if (this.#state === OPEN) this.#ws.resume?.();
+    if (this.state === OPEN) this.#ws.resume?.();
   }
 
   onClose(code: number, reason: string): void {
-    if (this.#state === CLOSED) return;
-    this.#state = CLOSED;
-    this.#emit("close", { code, reason, wasClean: code !== CloseCode.AbnormalClosure });
-  }
-
-  #emit(type: string, fields: Record<string, unknown>): void {
-    const listeners = this.#listeners.get(type);
-    if (listeners === undefined) return;
-    // WSConn reads only `data`, `code` and `reason`: a plain object is enough
-    // and avoids building a DOM event per frame.
-    const event = { type, ...fields } as unknown as Event;
-    for (const listener of listeners) listener(event);
+    if (this.state === CLOSED) return;
+    this.closed(code, reason);
   }
 }

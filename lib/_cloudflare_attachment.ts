@@ -12,7 +12,8 @@ import type { Authenticator, PeerIdentity } from "./message.ts";
 import type { Server } from "./server.ts";
 import type { ResumeState } from "./server_options.ts";
 import { resumerOf } from "./_resumable.ts";
-import { CloudflareSocket, type WorkersWebSocket } from "./_cloudflare_socket.ts";
+import { CloudflareSocket } from "./_cloudflare_socket.ts";
+import type { CloudflareWebSocket } from "./cloudflare.ts";
 
 /** The attachment; structured-clonable and small (Cloudflare limits its size). */
 export interface Attachment {
@@ -38,7 +39,7 @@ export interface Attachment {
 }
 
 /** The attachment of a socket, when it is one of wsrpc's. */
-export function attachmentOf(ws: WorkersWebSocket): Attachment | undefined {
+export function attachmentOf(ws: CloudflareWebSocket): Attachment | undefined {
   let value: unknown;
   try {
     value = ws.deserializeAttachment?.();
@@ -52,7 +53,7 @@ export function attachmentOf(ws: WorkersWebSocket): Attachment | undefined {
 }
 
 /** Stores `attachment` on `ws`; false when workerd refuses it (too large, socket gone). */
-export function saveAttachment(ws: WorkersWebSocket, attachment: Attachment): boolean {
+export function saveAttachment(ws: CloudflareWebSocket, attachment: Attachment): boolean {
   try {
     ws.serializeAttachment?.(attachment);
     return true;
@@ -69,7 +70,7 @@ export function saveAttachment(ws: WorkersWebSocket, attachment: Attachment): bo
  */
 export function serveFromAttachment<A extends API>(
   server: Server<A>,
-  ws: WorkersWebSocket,
+  ws: CloudflareWebSocket,
   attachment: Attachment,
   request: Request | undefined,
   onTopicsChange: (topics: readonly string[]) => void,

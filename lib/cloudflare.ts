@@ -53,7 +53,7 @@ import type { API } from "./api.ts";
 import type { Server, Session } from "./server.ts";
 import { type AdapterOptions, routeRequest } from "./_route.ts";
 import { CloseCode } from "./close_code.ts";
-import { CloudflareSocket, type WorkersWebSocket } from "./_cloudflare_socket.ts";
+import { CloudflareSocket } from "./_cloudflare_socket.ts";
 import {
   type Attachment,
   attachmentOf,
@@ -250,7 +250,7 @@ export function createHandler<A extends API>(
     ws.accept!();
     const remoteAddr = request.headers.get("cf-connecting-ip");
     void server.serveSocket(
-      CloudflareSocket.listening(ws as WorkersWebSocket),
+      CloudflareSocket.listening(ws),
       remoteAddr === null ? { request } : { request, remoteAddr },
     );
     return switching(client, server.selectProtocol(request));
@@ -325,7 +325,7 @@ export function createDurableObjectHandler<A extends API>(
     const entry: Served = { socket: undefined!, attachment, session: undefined };
     const { socket } = serveFromAttachment(
       server,
-      ws as WorkersWebSocket,
+      ws,
       attachment,
       request,
       (topics) => keepTopics(entry, topics),
@@ -365,7 +365,7 @@ export function createDurableObjectHandler<A extends API>(
     if (restored) return;
     restored = true;
     for (const ws of ctx.getWebSockets(TAG)) {
-      const attachment = attachmentOf(ws as WorkersWebSocket);
+      const attachment = attachmentOf(ws);
       if (!served.has(ws) && attachment !== undefined) start(ws, attachment);
     }
   };
@@ -373,7 +373,7 @@ export function createDurableObjectHandler<A extends API>(
     restoreAll();
     const entry = served.get(ws);
     if (entry !== undefined) return entry;
-    const attachment = attachmentOf(ws as WorkersWebSocket);
+    const attachment = attachmentOf(ws);
     return attachment === undefined ? undefined : start(ws, attachment);
   };
   /** Records the requests in flight and the accepted extensions in the attachment when they changed. */
@@ -402,7 +402,7 @@ export function createDurableObjectHandler<A extends API>(
         inFlight: 0,
         ...(remoteAddr === null ? {} : { remoteAddr }),
       };
-      saveAttachment(ws as WorkersWebSocket, attachment);
+      saveAttachment(ws, attachment);
       start(ws, attachment, request);
       return switching(client, server.selectProtocol(request));
     },

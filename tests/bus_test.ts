@@ -58,37 +58,31 @@ interface Fixture {
   close(): Promise<void>;
 }
 
+/** Two buses on `broker`; closing closes both, then stops the broker. */
+async function twoInstances(
+  broker: { url: string; stop(): Promise<void> },
+  connect: (url: string) => Promise<{ bus: Bus; close(): Promise<void> }>,
+  dense: boolean,
+): Promise<Fixture> {
+  const [a, b] = await Promise.all([connect(broker.url), connect(broker.url)]);
+  return {
+    buses: [a.bus, b.bus],
+    dense,
+    async close() {
+      await a.close();
+      await b.close();
+      await broker.stop();
+    },
+  };
+}
+
 const fixtures: Record<string, () => Promise<Fixture>> = {
   memory: () => {
     const bus = new MemoryBus();
     return Promise.resolve({ buses: [bus, bus], dense: true, close: () => bus.close() });
   },
-  redis: async () => {
-    const broker = await startRedis();
-    const [a, b] = await Promise.all([nodeRedisBus(broker.url), nodeRedisBus(broker.url)]);
-    return {
-      buses: [a.bus, b.bus],
-      dense: true,
-      async close() {
-        await a.close();
-        await b.close();
-        await broker.stop();
-      },
-    };
-  },
-  nats: async () => {
-    const broker = await startNats();
-    const [a, b] = await Promise.all([natsBus(broker.url), natsBus(broker.url)]);
-    return {
-      buses: [a.bus, b.bus],
-      dense: false,
-      async close() {
-        await a.close();
-        await b.close();
-        await broker.stop();
-      },
-    };
-  },
+  redis: async () => twoInstances(await startRedis(), nodeRedisBus, true),
+  nats: async () => twoInstances(await startNats(), natsBus, false),
 };
 
 for (const [name, make] of Object.entries(fixtures)) {
@@ -147,6 +141,35 @@ for (const [name, make] of Object.entries(fixtures)) {
   });
 }
 
+/** `subscriber` listens to "t"; `publisher` publishes "1" to "5" there, and they arrive. */
+async function fiveDelivered(publisher: Bus, subscriber: Bus): Promise<Recorder> {
+  const seen = new Recorder();
+  subscriber.listen(listener(seen));
+  await subscriber.subscribe("t");
+  for (let n = 1; n <= 5; n++) await publisher.publish("t", "c", String(n));
+  await seen.until(() => seen.messages.length === 5);
+  return seen;
+}
+
+/** Publishes, retrying every 50 ms while the client reconnects; throws after `retries` + 2 tries. */
+async function publishRetrying(
+  bus: Bus,
+  topic: string,
+  command: string,
+  payload: string,
+  retries: number,
+): Promise<void> {
+  for (let tries = 0;; tries++) {
+    try {
+      await bus.publish(topic, command, payload);
+      return;
+    } catch (error) {
+      if (tries > retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 Deno.test("redis bus: a broker killed mid-stream and restarted is reconnected to; the lost history is a gap, then delivery goes on", async () => {
   const broker = await startRedis();
   const [a, b] = await Promise.all([
@@ -154,26 +177,12 @@ Deno.test("redis bus: a broker killed mid-stream and restarted is reconnected to
     nodeRedisBus(broker.url, { retryMs: 50 }),
   ]);
   try {
-    const seen = new Recorder();
-    b.bus.listen(listener(seen));
-    await b.bus.subscribe("t");
-    for (let n = 1; n <= 5; n++) await a.bus.publish("t", "c", String(n));
-    await seen.until(() => seen.messages.length === 5);
+    const seen = await fiveDelivered(a.bus, b.bus);
     const before = seen.messages[0]!.epoch;
     await broker.kill(); // no persistence: the streams are gone
     await broker.restart();
     // The publisher's client reconnects by itself; retry until it has.
-    for (let n = 6; n <= 8; n++) {
-      for (let tries = 0;; tries++) {
-        try {
-          await a.bus.publish("t", "c", String(n));
-          break;
-        } catch (error) {
-          if (tries > 100) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-    }
+    for (let n = 6; n <= 8; n++) await publishRetrying(a.bus, "t", "c", String(n), 100);
     await seen.until(() => seen.messages.length === 8);
     assert.deepEqual(seen.messages.map((m) => m.payload), ["1", "2", "3", "4", "5", "6", "7", "8"]);
     const after = seen.messages[5]!.epoch;
@@ -191,24 +200,10 @@ Deno.test("nats bus: a broker killed mid-stream and restarted keeps its stream; 
   const broker = await startNats();
   const [a, b] = await Promise.all([natsBus(broker.url), natsBus(broker.url)]);
   try {
-    const seen = new Recorder();
-    b.bus.listen(listener(seen));
-    await b.bus.subscribe("t");
-    for (let n = 1; n <= 5; n++) await a.bus.publish("t", "c", String(n));
-    await seen.until(() => seen.messages.length === 5);
+    const seen = await fiveDelivered(a.bus, b.bus);
     await broker.kill();
     await broker.restart();
-    for (let n = 6; n <= 8; n++) {
-      for (let tries = 0;; tries++) {
-        try {
-          await a.bus.publish("t", "c", String(n));
-          break;
-        } catch (error) {
-          if (tries > 200) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-    }
+    for (let n = 6; n <= 8; n++) await publishRetrying(a.bus, "t", "c", String(n), 200);
     await seen.until(() => seen.messages.length >= 8, 20_000);
     assert.deepEqual(seen.messages.map((m) => m.payload), ["1", "2", "3", "4", "5", "6", "7", "8"]);
     assert.deepEqual(seen.gaps, []);

@@ -4,39 +4,16 @@ import assert from "node:assert/strict";
 import {
   Conn,
   defineAPI,
-  errorf,
   type Handlers,
   ProtocolError,
   Server,
   type ServerOptions,
-  type StandardSchemaV1,
   unchecked,
 } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { socketPair, type TestSocket } from "./_socket_pair.ts";
-
-const count: StandardSchemaV1<{ count: number }> = {
-  "~standard": {
-    version: 1,
-    vendor: "test",
-    validate: (v) =>
-      Number.isInteger((v as { count?: unknown })?.count)
-        ? { value: v as { count: number } }
-        : { issues: [{ message: "expected an integer", path: ["count"] }] },
-  },
-};
-
-const api = defineAPI({
-  ...demoAPI.definition,
-  "t-count-request": count,
-  "t-count-response": unchecked<{ doubled: number }>(),
-  "t-secret-request": unchecked<null>(),
-  "t-secret-response": unchecked<null>(),
-  "t-traced-request": unchecked<null>(),
-  "t-traced-response": unchecked<null>(),
-  "t-hang-request": unchecked<null>(),
-  "t-hang-response": unchecked<null>(),
-});
+import { testAPI as api, testServerOptions } from "./_api.ts";
+import { pairsServedBy } from "./_pair_server.ts";
 
 /** A raw client end that queues the frames the server sends it. */
 class RawEnd {
@@ -60,45 +37,16 @@ class RawEnd {
 
 /** A server over the in-memory pair; `raw()` and `conn()` make clients of it. */
 function start(options: Partial<ServerOptions<typeof api>> = {}) {
-  const logged: { error: Error; session: string }[] = [];
-  const hangs: AbortSignal[] = [];
-  const server = new Server(api, {
-    handlers: {
-      ...(demoHandlers as unknown as Handlers<typeof api>),
-      "t-count-request": ({ count }) => ({ doubled: count * 2 }),
-      "t-secret-request": () => {
-        throw new Error("database password is hunter2");
-      },
-      "t-traced-request": () => {
-        throw errorf("disk %s is full", "sda");
-      },
-      "t-hang-request": (_payload, { signal }) => {
-        hangs.push(signal);
-        return new Promise<null>(() => {});
-      },
-    },
-    onError: (error, session) => logged.push({ error, session: session.id }),
-    ...options,
-  });
-  const ends: TestSocket[] = [];
-  const served: Promise<void>[] = [];
-  const pair = () => {
-    const [client, serverEnd] = socketPair();
-    ends.push(client);
-    served.push(server.serveSocket(serverEnd));
-    return client;
-  };
+  const test = testServerOptions();
+  const server = new Server(api, { ...test.options, ...options });
+  const { pair, close } = pairsServedBy(server);
   return {
     server,
-    logged,
-    hangs,
+    logged: test.logged,
+    hangs: test.hangs,
     raw: () => new RawEnd(pair()),
     conn: () => new Conn("ws://in-memory/", { api, webSocket: pair }),
-    async [Symbol.asyncDispose]() {
-      for (const end of ends) end.drop();
-      await server.shutdown({ graceMs: 0 });
-      await Promise.all(served);
-    },
+    [Symbol.asyncDispose]: close,
   };
 }
 

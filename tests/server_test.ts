@@ -4,67 +4,18 @@ import {
   ConnectionClosedError,
   defineAPI,
   errorf,
-  type Handlers,
   ProtocolError,
   Server,
-  type StandardSchemaV1,
   unchecked,
 } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { delay, RawClient, rawConnect, startServer, waitFor } from "./_server.ts";
 import { socketPair } from "./_socket_pair.ts";
-
-const count: StandardSchemaV1<{ count: number }> = {
-  "~standard": {
-    version: 1,
-    vendor: "test",
-    validate: (v) =>
-      Number.isInteger((v as { count?: unknown })?.count)
-        ? { value: v as { count: number } }
-        : { issues: [{ message: "expected an integer", path: ["count"] }] },
-  },
-};
-
-const api = defineAPI({
-  ...demoAPI.definition,
-  "t-count-request": count,
-  "t-count-response": unchecked<{ doubled: number }>(),
-  "t-secret-request": unchecked<null>(),
-  "t-secret-response": unchecked<null>(),
-  "t-traced-request": unchecked<null>(),
-  "t-traced-response": unchecked<null>(),
-  "t-hang-request": unchecked<null>(),
-  "t-hang-response": unchecked<null>(),
-  "t-orphan-response": unchecked<null>(),
-});
-
-interface Logged {
-  error: Error;
-  session: string;
-}
+import { testAPI as api, testServerOptions } from "./_api.ts";
 
 function start(options: Partial<Parameters<typeof startServer<typeof api>>[1]> = {}) {
-  const logged: Logged[] = [];
-  const hangs: AbortSignal[] = [];
-  const server = startServer(api, {
-    handlers: {
-      // The demo handlers serve the demo commands of this larger API.
-      ...(demoHandlers as unknown as Handlers<typeof api>),
-      "t-count-request": ({ count }) => ({ doubled: count * 2 }),
-      "t-secret-request": () => {
-        throw new Error("database password is hunter2");
-      },
-      "t-traced-request": () => {
-        throw errorf("disk %s is full", "sda");
-      },
-      "t-hang-request": (_payload, { signal }) => {
-        hangs.push(signal);
-        return new Promise<null>(() => {});
-      },
-    },
-    onError: (error, session) => logged.push({ error, session: session.id }),
-    ...options,
-  });
+  const { options: testOptions, logged, hangs } = testServerOptions();
+  const server = startServer(api, { ...testOptions, ...options });
   return { ...server, logged, hangs };
 }
 

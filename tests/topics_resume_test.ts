@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { Conn, Server, type ServerOptions } from "../mod.ts";
 import { MemoryBus, type TopicGap } from "../lib/topics.ts";
-import { socketPair, type TestSocket } from "./_socket_pair.ts";
 import { topicAPI } from "./_topic_api.ts";
+import { pairsServedBy } from "./_pair_server.ts";
 
 function start(
   options: Partial<ServerOptions<typeof topicAPI>> = {},
@@ -23,14 +23,7 @@ function start(
     },
     ...options,
   });
-  const ends: TestSocket[] = [];
-  const served: Promise<void>[] = [];
-  const pair = () => {
-    const [client, serverEnd] = socketPair();
-    ends.push(client);
-    served.push(server.serveSocket(serverEnd));
-    return client;
-  };
+  const { ends, pair, close } = pairsServedBy(server);
   const gaps: TopicGap[] = [];
   return {
     server,
@@ -52,11 +45,7 @@ function start(
       socket.addEventListener("message", (e) => frames.push((e as MessageEvent).data));
       return { socket, frames };
     },
-    async [Symbol.asyncDispose]() {
-      for (const end of ends) end.drop();
-      await server.shutdown({ graceMs: 0 });
-      await Promise.all(served);
-    },
+    [Symbol.asyncDispose]: close,
   };
 }
 

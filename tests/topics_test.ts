@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { Conn, Server, type ServerOptions } from "../mod.ts";
 import { type BusPosition, MemoryBus } from "../lib/topics.ts";
-import { socketPair, type TestSocket } from "./_socket_pair.ts";
 import { topicAPI } from "./_topic_api.ts";
+import { pairsServedBy } from "./_pair_server.ts";
 
 /** A MemoryBus that counts the bus subscriptions held per topic. */
 class CountingBus extends MemoryBus {
@@ -36,14 +36,7 @@ function start(options: Partial<ServerOptions<typeof topicAPI>> = {}) {
     },
     ...options,
   });
-  const ends: TestSocket[] = [];
-  const served: Promise<void>[] = [];
-  const pair = () => {
-    const [client, serverEnd] = socketPair();
-    ends.push(client);
-    served.push(server.serveSocket(serverEnd));
-    return client;
-  };
+  const { ends, pair, close } = pairsServedBy(server);
   return {
     server,
     bus,
@@ -53,11 +46,7 @@ function start(options: Partial<ServerOptions<typeof topicAPI>> = {}) {
       await conn.connect();
       return conn;
     },
-    async [Symbol.asyncDispose]() {
-      for (const end of ends) end.drop();
-      await server.shutdown({ graceMs: 0 });
-      await Promise.all(served);
-    },
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -3,6 +3,18 @@
 import { ProtocolError } from "../errors.ts";
 import { replaceBigInt } from "../_json.ts";
 import { safeText } from "../_safe_text.ts";
+import type { CliIO } from "./_io.ts";
+
+/** `--pretty` and `--compact`, of the commands that print JSON. */
+export const OUTPUT_FLAGS = {
+  pretty: { type: "boolean", help: "indent the output even when piped" },
+  compact: { type: "boolean", help: "one line even on a terminal" },
+} as const;
+
+/** Whether to indent JSON output: `--pretty`, or a terminal without `--compact`. */
+export function isPretty(flags: { pretty?: true; compact?: true }, io: CliIO): boolean {
+  return flags.pretty === true || (flags.compact !== true && io.isTerminal());
+}
 
 /** JSON text of `value`, integers beyond 2^53 exact (bigint); indented when `pretty`. */
 export function formatJSON(value: unknown, pretty: boolean): string {

@@ -1,18 +1,14 @@
 /** `wsrpc call URL COMMAND [PAYLOAD]`: send one request, print the response payload. */
 
-import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf, usage } from "./_errors.ts";
+import { CliError, EXIT_CODES_HELP, ExitCode, usage } from "./_errors.ts";
 import { callError, connect, CONNECTION_FLAGS } from "./_connect.ts";
-import { flagHelp, parseFlags, positionalCount } from "./_flags.ts";
+import { flagHelp, type FlagValues, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
-import { errorText, formatJSON } from "./_output.ts";
+import { command, type Run } from "./_command.ts";
+import { errorText, formatJSON, isPretty, OUTPUT_FLAGS } from "./_output.ts";
 import { readPayload } from "./_payload.ts";
 import { checkSchema } from "./_json_schema.ts";
 import type { Description } from "../_describe.ts";
-
-const OUTPUT_FLAGS = {
-  pretty: { type: "boolean", help: "indent the output even when piped" },
-  compact: { type: "boolean", help: "one line even on a terminal" },
-} as const;
 
 const FLAGS = { ...OUTPUT_FLAGS, ...CONNECTION_FLAGS } as const;
 
@@ -48,21 +44,18 @@ ${flagHelp(CONNECTION_FLAGS)}
 ${EXIT_CODES_HELP}`;
 
 /** Runs `wsrpc call ARGS...`; returns the exit code. */
-export function run(args: string[], io: CliIO): Promise<number> {
-  return exitCodeOf(io, () => call(args, io));
-}
+export const run: Run = command("call", FLAGS, HELP, call);
 
-async function call(args: string[], io: CliIO): Promise<number> {
-  const { flags, positionals } = parseFlags("call", FLAGS, args);
-  if (flags.help) {
-    io.print(HELP);
-    return ExitCode.OK;
-  }
+async function call(
+  flags: FlagValues<typeof FLAGS>,
+  positionals: string[],
+  io: CliIO,
+): Promise<number> {
   positionalCount("call", positionals, 2, 3, "URL COMMAND [PAYLOAD]");
   const [url, command, payloadArg] = positionals as [string, string, string | undefined];
   if (command === "") throw usage("COMMAND is empty", "call");
   const payload = await readPayload(payloadArg, "call", io);
-  const pretty = flags.pretty === true || (flags.compact !== true && io.isTerminal());
+  const pretty = isPretty(flags, io);
   const { conn } = await connect("call", url, flags, io);
   try {
     await checkPayload(conn, command, payload);

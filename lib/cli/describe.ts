@@ -1,15 +1,11 @@
 /** `wsrpc describe URL [COMMAND]`: what a server speaks (the `describe` extension). */
 
-import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf } from "./_errors.ts";
+import { CliError, EXIT_CODES_HELP, ExitCode } from "./_errors.ts";
 import { callError, connect, CONNECTION_FLAGS } from "./_connect.ts";
-import { flagHelp, parseFlags, positionalCount } from "./_flags.ts";
+import { flagHelp, type FlagValues, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
-import { formatJSON } from "./_output.ts";
-
-const OUTPUT_FLAGS = {
-  pretty: { type: "boolean", help: "indent the output even when piped" },
-  compact: { type: "boolean", help: "one line even on a terminal" },
-} as const;
+import { command, type Run } from "./_command.ts";
+import { formatJSON, isPretty, OUTPUT_FLAGS } from "./_output.ts";
 
 const FLAGS = { ...OUTPUT_FLAGS, ...CONNECTION_FLAGS } as const;
 
@@ -39,19 +35,16 @@ ${flagHelp(CONNECTION_FLAGS)}
 ${EXIT_CODES_HELP}`;
 
 /** Runs `wsrpc describe ARGS...`; returns the exit code. */
-export function run(args: string[], io: CliIO): Promise<number> {
-  return exitCodeOf(io, () => describe(args, io));
-}
+export const run: Run = command("describe", FLAGS, HELP, describe);
 
-async function describe(args: string[], io: CliIO): Promise<number> {
-  const { flags, positionals } = parseFlags("describe", FLAGS, args);
-  if (flags.help) {
-    io.print(HELP);
-    return ExitCode.OK;
-  }
+async function describe(
+  flags: FlagValues<typeof FLAGS>,
+  positionals: string[],
+  io: CliIO,
+): Promise<number> {
   positionalCount("describe", positionals, 1, 2, "URL [COMMAND]");
   const [url, command] = positionals as [string, string | undefined];
-  const pretty = flags.pretty === true || (flags.compact !== true && io.isTerminal());
+  const pretty = isPretty(flags, io);
   const { conn } = await connect("describe", url, flags, io);
   try {
     if (!conn.extensions.includes("describe")) {

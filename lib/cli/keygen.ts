@@ -1,9 +1,10 @@
 /** `wsrpc keygen`: make an ed25519 key pair for authentication. */
 
 import { generateKeyPair } from "../ed25519_keys.ts";
-import { CliError, ExitCode, exitCodeOf } from "./_errors.ts";
-import { flagHelp, HELP_FLAG, parseFlags, positionalCount } from "./_flags.ts";
+import { CliError, ExitCode } from "./_errors.ts";
+import { flagHelp, type FlagValues, HELP_FLAG, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
+import { command, type Run } from "./_command.ts";
 
 const FLAGS = {
   out: {
@@ -34,16 +35,13 @@ ${flagHelp(FLAGS)}
 Exit codes: 0 success, 1 cannot write the files (or they exist), 2 usage error.`;
 
 /** Runs `wsrpc keygen ARGS...`; returns the exit code. */
-export function run(args: string[], io: CliIO): Promise<number> {
-  return exitCodeOf(io, () => keygen(args, io));
-}
+export const run: Run = command("keygen", FLAGS, HELP, keygen);
 
-async function keygen(args: string[], io: CliIO): Promise<number> {
-  const { flags, positionals } = parseFlags("keygen", FLAGS, args);
-  if (flags.help) {
-    io.print(HELP);
-    return ExitCode.OK;
-  }
+async function keygen(
+  flags: FlagValues<typeof FLAGS>,
+  positionals: string[],
+  io: CliIO,
+): Promise<number> {
   positionalCount("keygen", positionals, 0, 0, "no arguments");
   const out = flags.out ?? "wsrpc.key";
   const { secretKey, publicKey } = await generateKeyPair();

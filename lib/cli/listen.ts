@@ -1,10 +1,11 @@
 /** `wsrpc listen URL [COMMAND [PAYLOAD]]`: print the messages the server pushes. */
 
 import { CloseCode, ConnectionClosedError } from "../errors.ts";
-import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf } from "./_errors.ts";
+import { CliError, EXIT_CODES_HELP, ExitCode } from "./_errors.ts";
 import { callError, connect, CONNECTION_FLAGS } from "./_connect.ts";
-import { flagHelp, parseCount, parseFlags, positionalCount } from "./_flags.ts";
+import { flagHelp, type FlagValues, parseCount, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
+import { command, type Run } from "./_command.ts";
 import { closeStatus, errorText, formatJSON } from "./_output.ts";
 import { readPayload } from "./_payload.ts";
 
@@ -38,16 +39,13 @@ ${flagHelp(CONNECTION_FLAGS)}
 ${EXIT_CODES_HELP}`;
 
 /** Runs `wsrpc listen ARGS...`; returns the exit code. */
-export function run(args: string[], io: CliIO): Promise<number> {
-  return exitCodeOf(io, () => listen(args, io));
-}
+export const run: Run = command("listen", FLAGS, HELP, listen);
 
-async function listen(args: string[], io: CliIO): Promise<number> {
-  const { flags, positionals } = parseFlags("listen", FLAGS, args);
-  if (flags.help) {
-    io.print(HELP);
-    return ExitCode.OK;
-  }
+async function listen(
+  flags: FlagValues<typeof FLAGS>,
+  positionals: string[],
+  io: CliIO,
+): Promise<number> {
   positionalCount("listen", positionals, 1, 3, "URL [COMMAND [PAYLOAD]]");
   const [url, command, payloadArg] = positionals as [string, string?, string?];
   const count = parseCount(flags.count, "count", "listen");

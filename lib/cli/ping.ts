@@ -1,10 +1,11 @@
 /** `wsrpc ping URL`: measure round-trip times, like ping(8). */
 
 import { safeText } from "../_safe_text.ts";
-import { type CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf, usage } from "./_errors.ts";
+import { type CliError, EXIT_CODES_HELP, ExitCode, usage } from "./_errors.ts";
 import { callError, connect, CONNECTION_FLAGS } from "./_connect.ts";
-import { flagHelp, parseCount, parseDuration, parseFlags, positionalCount } from "./_flags.ts";
+import { flagHelp, type FlagValues, parseCount, parseDuration, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
+import { command, type Run } from "./_command.ts";
 import { errorText } from "./_output.ts";
 
 const PING_FLAGS = {
@@ -51,16 +52,13 @@ ${flagHelp(CONNECTION_FLAGS)}
 ${EXIT_CODES_HELP}`;
 
 /** Runs `wsrpc ping ARGS...`; returns the exit code. SIGINT stops it with the summary. */
-export function run(args: string[], io: CliIO): Promise<number> {
-  return exitCodeOf(io, () => ping(args, io));
-}
+export const run: Run = command("ping", FLAGS, HELP, ping);
 
-async function ping(args: string[], io: CliIO): Promise<number> {
-  const { flags, positionals } = parseFlags("ping", FLAGS, args);
-  if (flags.help) {
-    io.print(HELP);
-    return ExitCode.OK;
-  }
+async function ping(
+  flags: FlagValues<typeof FLAGS>,
+  positionals: string[],
+  io: CliIO,
+): Promise<number> {
   positionalCount("ping", positionals, 1, 1, "URL");
   const count = parseCount(flags.count, "count", "ping");
   const intervalMs = flags.interval === undefined

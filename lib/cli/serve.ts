@@ -7,9 +7,10 @@ import { Server } from "../server.ts";
 import { serve as serveDeno, type WsrpcHttpServer } from "../deno.ts";
 import { demoAPI, demoHandlers } from "../demo.ts";
 import { safeText } from "../_safe_text.ts";
-import { CliError, ExitCode, exitCodeOf, usage } from "./_errors.ts";
-import { flagHelp, HELP_FLAG, parseFlags, positionalCount } from "./_flags.ts";
+import { CliError, ExitCode, usage } from "./_errors.ts";
+import { flagHelp, type FlagValues, HELP_FLAG, positionalCount } from "./_flags.ts";
 import type { CliIO } from "./_io.ts";
+import { command, type Run } from "./_command.ts";
 import { readPublicKeys, readSecretKey } from "./_keys.ts";
 import { closeStatus } from "./_output.ts";
 
@@ -79,16 +80,13 @@ const PATH = "/v1/ws";
  * Runs `wsrpc serve ARGS...` until SIGINT or SIGTERM (SIGINT only on Windows),
  * then shuts down gracefully; a second signal exits 130 at once. Returns the exit code.
  */
-export function run(args: string[], io: CliIO): Promise<number> {
-  return exitCodeOf(io, () => serve(args, io));
-}
+export const run: Run = command("serve", FLAGS, HELP, serve);
 
-async function serve(args: string[], io: CliIO): Promise<number> {
-  const { flags, positionals } = parseFlags("serve", FLAGS, args);
-  if (flags.help) {
-    io.print(HELP);
-    return ExitCode.OK;
-  }
+async function serve(
+  flags: FlagValues<typeof FLAGS>,
+  positionals: string[],
+  io: CliIO,
+): Promise<number> {
   positionalCount("serve", positionals, 0, 0, "no arguments");
   const portText = flags.port ?? "8080";
   const port = Number(portText);
