@@ -1,10 +1,12 @@
 /**
  * `Conn`: the protocol's client. Connects with timeouts, runs the
  * authenticator, correlates calls by id, queues pushes, reconnects. This file
- * holds the state machine and the public API; the parts are units of their
- * own: options (`conn_options.ts`), dialing (`_dial.ts`), the call table
- * (`_call_table.ts`), the inbox (`_inbox.ts`), the push queue
- * (`_push_queue.ts`), backoff (`_backoff.ts`) and keepalive (`_keepalive.ts`).
+ * holds the public API and the call's fast path; the parts are units of their
+ * own: options (`conn_options.ts`), the connection's state machine, drops and
+ * reconnects (`_link.ts`), dialing (`_dial.ts`), calls that wait for the
+ * connection (`_waiting_call.ts`), the call table (`_call_table.ts`), the inbox
+ * (`_inbox.ts`), the push queue (`_push_queue.ts`), backoff (`_backoff.ts`) and
+ * keepalive (`_keepalive.ts`).
  *
  * @module
  */
@@ -16,20 +18,19 @@ import {
   type ResponseCommandOf,
   schemalessAPI,
 } from "./api.ts";
-import { abortable, deadline, settledWithin } from "./_deadline.ts";
-import { backoffDelay, DEFAULT_BACKOFF } from "./_backoff.ts";
 import { CallTable } from "./_call_table.ts";
-import type { CallOptions, ConnOptions, ReconnectOptions } from "./conn_options.ts";
-import { greet, openSocket, websocketURL } from "./_dial.ts";
+import type { CallOptions, ConnOptions } from "./conn_options.ts";
+import { websocketURL } from "./_dial.ts";
 import { Inbox } from "./_inbox.ts";
 import { Keepalive, pingCommandOf } from "./_keepalive.ts";
 import { PushQueue } from "./_push_queue.ts";
 import { CloseCode, ConnectionClosedError, InvalidCommandError } from "./errors.ts";
 import { encodeMessage, type Incoming, messageOf } from "./framing.ts";
-import { type APIConn, DEFAULT_READ_LIMIT, WS_CONNECT_TIMEOUT_MS } from "./message.ts";
-import { FrameSocket } from "./_frames.ts";
+import type { APIConn } from "./message.ts";
 import { ClientExtensions } from "./_client_extensions.ts";
 import { DESCRIBE_REQUEST, type Description } from "./_describe.ts";
+import { Link } from "./_link.ts";
+import { waitingCall } from "./_waiting_call.ts";
 
 export type {
   CallOptions,
@@ -38,8 +39,6 @@ export type {
   ReconnectOptions,
   WebSocketFactory,
 } from "./conn_options.ts";
-
-type State = "idle" | "connecting" | "online" | "reconnecting" | "closed";
 
 /**
  * The protocol's client (Go `Conn`). Unlike Go's, it reads the socket
@@ -99,24 +98,14 @@ type State = "idle" | "connecting" | "online" | "reconnecting" | "closed";
  */
 export class Conn<A extends API = typeof schemalessAPI>
   implements APIConn, AsyncDisposable, AsyncIterable<Incoming<A>> {
-  readonly #url: string;
   readonly #api: A;
   readonly #options: ConnOptions<A>;
-  readonly #reconnect: Required<ReconnectOptions> | undefined;
   readonly #keepalive: Keepalive | undefined;
   readonly #calls: CallTable;
   readonly #pushes: PushQueue;
-  readonly #inbox: Inbox;
-  readonly #onlineWaiters = new Set<() => void>();
-  #state: State = "idle";
-  #ws: FrameSocket | undefined;
   readonly #extensions: ClientExtensions;
-  #dialing: Promise<void> | undefined;
-  #dialAbort: AbortController | undefined;
-  #lastError: Error | undefined;
-  #connectCount = 0;
-  #attempt = 0;
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection: its state machine, dial, drops and reconnects. */
+  readonly #link: Link;
 
   /**
    * Makes a client; nothing happens on the network until `connect()`.
@@ -127,22 +116,17 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {TypeError} When keepalive is on but no ping command is known.
    */
   constructor(url: string | URL, options: ConnOptions<A> = {}) {
-    this.#url = websocketURL(url);
+    const href = websocketURL(url);
     this.#options = options;
     this.#api = (options.api ?? schemalessAPI) as A;
-    this.#reconnect = options.reconnect
-      ? { ...DEFAULT_BACKOFF, ...(options.reconnect === true ? {} : options.reconnect) }
-      : undefined;
-    this.#calls = new CallTable(this.#api);
-    this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
-    this.#inbox = new Inbox(this.#api, this.#calls, this.#pushes);
-    this.#extensions = new ClientExtensions(
+    const calls = this.#calls = new CallTable(this.#api);
+    const pushes = this.#pushes = new PushQueue(options.pushQueueSize, options.pushQueueBytes);
+    const extensions = this.#extensions = new ClientExtensions(
       options.extensions,
       options.trace,
-      this.#calls,
+      calls,
       options.onTopicGap,
     );
-    this.#calls.onTimeout = (call) => this.#cancel(this.#ws, call.id);
     if (options.keepalive) {
       const ping = pingCommandOf(Object.keys(this.#api.definition), options.keepalive.command);
       this.#keepalive = new Keepalive(options.keepalive, {
@@ -150,24 +134,28 @@ export class Conn<A extends API = typeof schemalessAPI>
           this.call(ping as CommandOf<A>, { timestamp: Math.floor(Date.now() / 1000) } as never, {
             timeoutMs,
           }),
-        expire: () => this.#ws?.close(CloseCode.GoingAway, "keepalive timeout"),
+        expire: () => this.#link.ws?.close(CloseCode.GoingAway, "keepalive timeout"),
       });
     }
+    const inbox = new Inbox(this.#api, calls, pushes);
+    const keepalive = this.#keepalive;
+    this.#link = new Link(href, options, { calls, extensions, inbox, pushes, keepalive });
+    calls.onTimeout = (call) => this.#link.cancel(this.#link.ws, call.id);
   }
 
   /** The server URL. */
   get url(): string {
-    return this.#url;
+    return this.#link.url;
   }
 
   /** Whether a connection is established and usable. */
   get isOnline(): boolean {
-    return this.#state === "online";
+    return this.#link.state === "online";
   }
 
   /** How many times a connection has been established. */
   get connectCount(): number {
-    return this.#connectCount;
+    return this.#link.connectCount;
   }
 
   /** Round-trip time of the last keepalive ping, in milliseconds. */
@@ -224,11 +212,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {DOMException} `TimeoutError` when it takes longer than `connectTimeoutMs`.
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#state === "online") return;
-    if (this.#state === "closed" || this.#state === "idle") this.#state = "connecting";
-    clearTimeout(this.#reconnectTimer);
-    this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
-    await (options.signal ? abortable(this.#dialing, options.signal) : this.#dialing);
+    await this.#link.connect(options.signal);
   }
 
   /**
@@ -253,8 +237,11 @@ export class Conn<A extends API = typeof schemalessAPI>
     options: CallOptions = {},
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
     if (payload === undefined) payload = {} as PayloadOf<A, C>;
-    if (this.#state !== "online" || options.signal !== undefined) {
-      return this.#callWaiting(command, payload, options);
+    const ws = this.#link.ws;
+    if (ws === undefined || options.signal !== undefined) {
+      return waitingCall(this.#link, command, payload, options) as Promise<
+        PayloadOf<A, ResponseCommandOf<A, C>>
+      >;
     }
     // The common case, online and without a caller's signal: no timer of its
     // own (one shared timer covers the earliest deadline), no listeners, no
@@ -263,7 +250,6 @@ export class Conn<A extends API = typeof schemalessAPI>
     // call has settled (timed out) by then.
     const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
     const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
-    const ws = this.#ws!;
     const calls = this.#calls;
     const id = calls.newID();
     const call = calls.open(id, command, rejectErrors, ms);
@@ -279,37 +265,6 @@ export class Conn<A extends API = typeof schemalessAPI>
       calls.fail(call, error);
     }
     return call.promise as Promise<PayloadOf<A, ResponseCommandOf<A, C>>>;
-  }
-
-  /** `call` while connecting or reconnecting, or with a caller's signal. */
-  async #callWaiting<C extends CommandOf<A>>(
-    command: C,
-    payload: PayloadOf<A, C>,
-    options: CallOptions,
-    id: string = this.#calls.newID(),
-  ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
-    const ms = options.timeoutMs ?? this.#options.callTimeoutMs ?? 60_000;
-    const timeout = deadline(ms, `Call ${JSON.stringify(command)}`, options.signal);
-    try {
-      const ws = this.#state === "online" ? this.#ws! : await this.#waitOnline(timeout.signal);
-      const rejectErrors = options.rejectErrors ?? this.#options.rejectErrors ?? true;
-      const call = this.#calls.open(id, command, rejectErrors, 0); // bounded by `timeout`
-      this.#options.onMessage?.("send", messageOf(command, id, payload));
-      await ws.writeText(this.#extensions.encode(command, id, payload, options), timeout.signal);
-      try {
-        return await abortable(call.promise, timeout.signal) as PayloadOf<
-          A,
-          ResponseCommandOf<A, C>
-        >;
-      } catch (error) {
-        // Aborted or timed out while the server works on it: tell it (`cancel`).
-        if (timeout.signal.aborted && this.#calls.holds(call)) this.#cancel(ws, id);
-        throw error;
-      }
-    } finally {
-      timeout.clear();
-      this.#calls.forget(id);
-    }
   }
 
   /**
@@ -330,9 +285,10 @@ export class Conn<A extends API = typeof schemalessAPI>
       );
     }
     // Ids of their own, so that the user's calls stay numbered "1", "2", ...
-    return this.#callWaiting(
-      DESCRIBE_REQUEST as CommandOf<A>,
-      (command === undefined ? {} : { command }) as never,
+    return waitingCall(
+      this.#link,
+      DESCRIBE_REQUEST,
+      command === undefined ? {} : { command },
       { ...options, rejectErrors: true },
       this.#extensions.describeID(),
     ) as Promise<Description>;
@@ -348,7 +304,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {ConnectionClosedError} When closed, or dropped without reconnect.
    */
   async read(options: { signal?: AbortSignal } = {}): Promise<Incoming<A>> {
-    const entry = await this.#pushes.next(options.signal, this.#readEnded);
+    const entry = await this.#pushes.next(options.signal, this.#link.readEnded);
     if (entry.error !== undefined) throw entry.error;
     return entry.message as Incoming<A>;
   }
@@ -362,7 +318,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {ConnectionClosedError} As `read` does.
    */
   async readJSON(signal?: AbortSignal): Promise<unknown> {
-    return (await this.#pushes.next(signal, this.#readEnded)).raw;
+    return (await this.#pushes.next(signal, this.#link.readEnded)).raw;
   }
 
   /**
@@ -393,8 +349,8 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @throws {ConnectionClosedError} When not connected.
    */
   async writeJSON(value: unknown, signal?: AbortSignal): Promise<void> {
-    const ws = this.#ws;
-    if (ws === undefined || this.#state !== "online") throw this.#notConnected();
+    const ws = this.#link.ws;
+    if (ws === undefined) throw this.#link.notConnected();
     this.#options.onMessage?.("send", value);
     await ws.writeJSON(value, signal);
   }
@@ -408,21 +364,7 @@ export class Conn<A extends API = typeof schemalessAPI>
    * @param reason The close reason.
    */
   async close(code: number = CloseCode.Normal, reason = ""): Promise<void> {
-    const ws = this.#ws;
-    const wasClosed = this.#state === "closed";
-    this.#state = "closed";
-    this.#ws = undefined;
-    clearTimeout(this.#reconnectTimer);
-    this.#keepalive?.stop();
-    const error = new ConnectionClosedError(code, reason);
-    this.#dialAbort?.abort(error);
-    this.#lastError = error;
-    this.#calls.failAll(error);
-    this.#wakeAll();
-    if (ws === undefined) return;
-    ws.close(code, reason);
-    if (!wasClosed) this.#options.onDisconnect?.(error);
-    await settledWithin(ws.closed, 2_000, undefined);
+    await this.#link.close(code, reason);
   }
 
   /**
@@ -450,143 +392,9 @@ export class Conn<A extends API = typeof schemalessAPI>
       try {
         yield await this.read();
       } catch (error) {
-        if (this.#state === "closed" && error instanceof ConnectionClosedError) return;
+        if (this.#link.state === "closed" && error instanceof ConnectionClosedError) return;
         throw error;
       }
     }
-  }
-
-  async #dial(): Promise<void> {
-    const options = this.#options;
-    // close() aborts a dial in progress.
-    const abort = this.#dialAbort = new AbortController();
-    const timeout = deadline(
-      options.connectTimeoutMs ?? WS_CONNECT_TIMEOUT_MS,
-      "Connect",
-      abort.signal,
-    );
-    let ws: FrameSocket | undefined;
-    let first: unknown;
-    try {
-      // Inside the try: a factory or WebSocket constructor that throws is a failed dial.
-      const socket = openSocket(this.#url, options);
-      ws = new FrameSocket(socket, {
-        readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
-        ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-      });
-      first = await greet(this.#url, socket, ws, options, timeout.signal);
-      options.onMessage?.("receive", first);
-    } catch (error) {
-      ws?.close(CloseCode.Normal, "");
-      this.#lastError = error as Error;
-      if (this.#state === "connecting") this.#state = "idle";
-      // Calls waiting through a reconnect keep waiting for the next attempt,
-      // whoever started this one (the backoff timer or a user's connect()).
-      if (this.#state === "reconnecting") this.#scheduleReconnect();
-      else this.#wakeAll();
-      throw error;
-    } finally {
-      timeout.clear();
-    }
-    if (this.#state === "closed") {
-      ws.close(CloseCode.Normal, "");
-      throw this.#lastError ?? new ConnectionClosedError(CloseCode.Normal, "");
-    }
-    // Accepting an offer is the first frame after the ping; no offer, nothing new.
-    this.#extensions.negotiate(first, ws);
-    this.#ws = ws;
-    this.#state = "online";
-    this.#connectCount++;
-    this.#attempt = 0;
-    for (const wake of this.#onlineWaiters) wake();
-    this.#onlineWaiters.clear();
-    this.#keepalive?.start();
-    options.onConnect?.();
-    ws.listen({
-      value: (raw, length) => {
-        try {
-          this.#receive(raw, length);
-        } catch (error) {
-          // Only a user's onMessage hook can throw here; never into the socket's event handler.
-          ws.close(CloseCode.InternalError, "client error");
-          this.#dropped(ws, error);
-        }
-      },
-      end: (error) => this.#dropped(ws, error),
-    });
-  }
-
-  /** One incoming message, delivered synchronously from the socket's message event. */
-  #receive(raw: unknown, length: number): void {
-    this.#options.onMessage?.("receive", raw);
-    if (this.#extensions.accepted.length > 0 && this.#extensions.intercept(raw)) return;
-    this.#inbox.receive(raw, length);
-  }
-
-  /** Tells the server (`cancel`) that call `id`, sent on `ws`, is abandoned; not after a reconnect. */
-  #cancel(ws: FrameSocket | undefined, id: string): void {
-    if (ws !== undefined && ws === this.#ws) this.#extensions.cancel(ws, id);
-  }
-
-  /** The socket `ws` ended on its own (not by `close()`). */
-  #dropped(ws: FrameSocket, failure: unknown): void {
-    if (this.#ws !== ws) return;
-    this.#ws = undefined;
-    this.#extensions.reset();
-    this.#keepalive?.stop();
-    const error = failure instanceof ConnectionClosedError
-      ? failure
-      : new ConnectionClosedError(CloseCode.AbnormalClosure, "", { cause: failure });
-    this.#lastError = error;
-    this.#calls.failAll(error);
-    this.#state = this.#reconnect ? "reconnecting" : "idle";
-    this.#options.onDisconnect?.(error);
-    if (this.#reconnect) this.#scheduleReconnect();
-    else this.#wakeAll();
-  }
-
-  #scheduleReconnect(): void {
-    const r = this.#reconnect!;
-    if (this.#state !== "reconnecting") return;
-    if (this.#attempt >= r.maxAttempts) {
-      this.#state = "idle";
-      this.#wakeAll();
-      return;
-    }
-    this.#reconnectTimer = setTimeout(() => {
-      if (this.#state !== "reconnecting") return;
-      this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
-      this.#dialing.catch(() => {}); // #dial schedules the next attempt
-    }, backoffDelay(this.#attempt++, r));
-  }
-
-  #waitOnline(signal: AbortSignal): Promise<FrameSocket> {
-    if (this.#state !== "connecting" && this.#state !== "reconnecting") {
-      return Promise.reject(this.#notConnected());
-    }
-    return abortable(
-      new Promise<void>((resolve) => this.#onlineWaiters.add(resolve)),
-      signal,
-    ).then(() => {
-      if (this.#state !== "online") throw this.#notConnected();
-      return this.#ws!;
-    });
-  }
-
-  /** Why a read waiting for pushes must stop, once none is left: closed, or dropped for good. */
-  readonly #readEnded = (): Error | undefined =>
-    this.#state === "closed" || this.#state === "idle" ? this.#notConnected() : undefined;
-
-  #wakeAll(): void {
-    this.#pushes.wakeAll();
-    for (const wake of this.#onlineWaiters) wake();
-    this.#onlineWaiters.clear();
-  }
-
-  #notConnected(): Error {
-    if (this.#lastError instanceof ConnectionClosedError) return this.#lastError;
-    return new ConnectionClosedError(CloseCode.AbnormalClosure, "", {
-      cause: this.#lastError,
-    });
   }
 }

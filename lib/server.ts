@@ -2,39 +2,27 @@
  * The runtime-neutral server: routes commands to typed handlers, runs the
  * authenticator, enforces limits, and shuts down gracefully. Runtime adapters
  * (`@wsrpc/protocol/deno`, ...) only upgrade the request and hand it the
- * socket. Admission lives in `_admission.ts`, routing and handler invocation
- * in `_router.ts`, redaction in `_redact.ts`, the session in `session.ts`.
+ * socket. Admission lives in `_admission.ts`, a session's run (handshake,
+ * first message, serving) in `_session_runner.ts`, routing and handler
+ * invocation in `_router.ts`, redaction in `_redact.ts`, the extensions in
+ * `_server_extensions.ts`, the session in `session.ts`.
  *
  * @module
  */
 
 import type { API, CommandOf, PayloadOf } from "./api.ts";
-import { abortable, deadline, settledWithin } from "./_deadline.ts";
-import {
-  CloseCode,
-  ConnectionClosedError,
-  InvalidCommandError,
-  PUBLIC_KEY_AUTH_ERROR,
-} from "./errors.ts";
-import { encodeMessage } from "./framing.ts";
-import { type Authenticator, DEFAULT_READ_LIMIT, WS_HANDSHAKE_TIMEOUT_MS } from "./message.ts";
+import { settledWithin } from "./_deadline.ts";
+import { CloseCode } from "./errors.ts";
+import { type Authenticator, DEFAULT_READ_LIMIT } from "./message.ts";
 import type { WebSocketLike } from "./ws_conn.ts";
-import { type FrameListener, FrameSocket } from "./_frames.ts";
+import { FrameSocket } from "./_frames.ts";
 import { checkUpgrade, selectProtocol } from "./_admission.ts";
-import { handshakeRefusal } from "./_redact.ts";
 import { Router, ServedSession } from "./_router.ts";
 import type { ResumeState, ServerOptions } from "./server_options.ts";
-import { resumeCommand, TopicHub } from "./_topic_hub.ts";
-import { RESUME_COMMAND } from "./_topic_client.ts";
+import { TopicHub } from "./_topic_hub.ts";
 import { type BusPosition, MemoryBus } from "./topics.ts";
-import { CANCEL_COMMAND, InFlightRequests } from "./_cancel.ts";
-import { DESCRIBE_REQUEST, describeAPI, describeCommand, type Description } from "./_describe.ts";
-import {
-  encodeFirstMessage,
-  type ExtensionName,
-  serverOffer,
-  SessionExtensions,
-} from "./_extensions.ts";
+import { ServerExtensions } from "./_server_extensions.ts";
+import { SessionRunner } from "./_session_runner.ts";
 import type { ConnectionInfo, Session } from "./session.ts";
 
 export type {
@@ -45,9 +33,6 @@ export type {
   ServerOptions,
 } from "./server_options.ts";
 export { type ConnectionInfo, Session } from "./session.ts";
-
-/** The extensions this server can offer (`ServerOptions.extensions`). */
-const IMPLEMENTED_EXTENSIONS: readonly ExtensionName[] = ["cancel", "describe", "trace", "topics"];
 
 /**
  * A protocol server (the behaviour of Go's tbcd/bfgd): for each connection it
@@ -91,12 +76,8 @@ export class Server<A extends API = API> {
   readonly #options: ServerOptions<A>;
   readonly #router: Router<A>;
   readonly #hub: TopicHub;
-  readonly #pingCommand: string;
-  /** The extensions offered on every session's first message (none by default). */
-  readonly #offered: ExtensionName[];
-  readonly #api: A;
-  /** The `describe` answer, made on first use. */
-  #description: Description | undefined;
+  /** Each session's life: handshake, first message, serving. */
+  readonly #runner: SessionRunner<A>;
   readonly #sessions = new Map<string, Session<A>>();
   readonly #ended = new Map<string, Promise<void>>();
   #nextSession = 0;
@@ -113,7 +94,6 @@ export class Server<A extends API = API> {
    */
   constructor(api: A, options: ServerOptions<A>) {
     this.#options = options;
-    this.#api = api;
     this.#router = new Router(api, options);
     this.#hub = new TopicHub(options.bus ?? new MemoryBus(), (state, error) => {
       if (state === "down") console.error("wsrpc: bus unreachable:", error);
@@ -123,8 +103,8 @@ export class Server<A extends API = API> {
     if (ping === undefined) {
       throw new TypeError("Cannot serve: no ping command for the first message (set pingCommand)");
     }
-    this.#pingCommand = ping;
-    this.#offered = serverOffer(options.extensions, IMPLEMENTED_EXTENSIONS);
+    const extensions = new ServerExtensions(api, options, this.#hub);
+    this.#runner = new SessionRunner(this.#router, this.#hub, extensions, ping, options);
   }
 
   /** The open sessions, by id. */
@@ -360,32 +340,11 @@ export class Server<A extends API = API> {
     this.#hub.detach();
   }
 
+  /** Runs a session, then forgets it once it has ended. */
   async #run(served: ServedSession<A>, resume: ResumeState | undefined): Promise<void> {
     const { session, conn } = served;
     try {
-      if (resume?.admitted) {
-        if (resume.peer !== undefined) served.peer = resume.peer;
-        if (this.#offered.length > 0) {
-          served.extensions = this.#extensionsOf(served);
-          if (resume.extensions !== undefined) served.extensions.restore(resume.extensions);
-        }
-        // Its ping went out in an earlier life: it hears broadcasts and may subscribe.
-        this.#hub.add(served);
-        await this.#serve(served);
-      } else if (await this.#admit(served, resume)) {
-        this.#options.onSessionOpen?.(session);
-        const timestamp = Math.floor(Date.now() / 1000);
-        if (this.#offered.length > 0) served.extensions = this.#extensionsOf(served);
-        await conn.writeText(
-          this.#offered.length > 0
-            ? encodeFirstMessage(this.#pingCommand, timestamp, this.#offered)
-            : encodeMessage(this.#pingCommand, "0", { timestamp }),
-        );
-        this.#hub.add(served);
-        await this.#serve(served);
-      }
-    } catch (error) {
-      if (!(error instanceof ConnectionClosedError)) this.#router.fault(session, error);
+      await this.#runner.run(served, resume);
     } finally {
       session.close(CloseCode.Normal, "");
       this.#hub.remove(served);
@@ -399,126 +358,5 @@ export class Server<A extends API = API> {
         await settledWithin(conn.closed, 1_000, { code: CloseCode.AbnormalClosure, reason: "" }),
       );
     }
-  }
-
-  /** A session's extension state: what it offers, and the handlers of the extensions' frames. */
-  #extensionsOf(served: ServedSession<A>): SessionExtensions {
-    const extensions = new SessionExtensions(this.#offered);
-    const { canResume } = this.#options;
-    extensions.on(
-      RESUME_COMMAND,
-      resumeCommand(
-        this.#hub,
-        served,
-        canResume && ((topic) => canResume(served.session, topic)),
-      ),
-    );
-    if (this.#offered.includes("cancel")) {
-      extensions.on(CANCEL_COMMAND, served.cancellable = new InFlightRequests());
-    }
-    if (this.#offered.includes("describe")) {
-      const describe = () =>
-        this.#description ??= describeAPI(
-          this.#api,
-          Object.keys(this.#options.handlers).filter((c) =>
-            typeof (this.#options.handlers as Record<string, unknown>)[c] === "function"
-          ),
-          this.#options.describeSchema,
-        );
-      extensions.on(
-        DESCRIBE_REQUEST,
-        describeCommand(describe, (text) => {
-          try {
-            if (!served.sendText(text)) served.write(text).catch(() => {});
-          } catch {
-            // closed: nobody to answer
-          }
-        }),
-      );
-    }
-    return extensions;
-  }
-
-  /** Handshake and authorization; false when the session was refused and closed. */
-  async #admit(served: ServedSession<A>, resume: ResumeState | undefined): Promise<boolean> {
-    const { session, conn } = served;
-    const { authorize } = this.#options;
-    const authenticator = resume?.authenticator ?? this.#options.authenticator;
-    if (authenticator) {
-      const timeoutMs = this.#options.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS;
-      const timeout = deadline(
-        resume?.handshakeStartedAt === undefined || !(timeoutMs > 0 && timeoutMs < Infinity)
-          ? timeoutMs // none to shorten (0 or Infinity: no timeout)
-          : Math.max(1, Math.min(timeoutMs, resume.handshakeStartedAt + timeoutMs - Date.now())),
-        "Handshake",
-        session.signal,
-      );
-      try {
-        served.peer = await abortable(
-          authenticator.handshakeServer(conn, timeout.signal),
-          timeout.signal,
-        );
-      } catch (error) {
-        const { reason, log } = handshakeRefusal(error, conn.isOpen);
-        if (log !== undefined) this.#router.log(log, session);
-        session.close(CloseCode.HandshakeError, reason);
-        return false;
-      } finally {
-        timeout.clear();
-      }
-    }
-    if (authorize && !(await authorize(session))) {
-      session.close(PUBLIC_KEY_AUTH_ERROR.code, PUBLIC_KEY_AUTH_ERROR.reason);
-      return false;
-    }
-    return !session.signal.aborted;
-  }
-
-  /**
-   * Serves requests until the connection ends. Frames are delivered
-   * synchronously from the socket's message event; a synchronous handler's
-   * response goes out in the same turn. When the outgoing buffer is full,
-   * responses wait in order for room, within `writeQueueLimit` (see
-   * `Router.queueWrite`). The session's signal aborts as soon as the
-   * connection ends.
-   */
-  #serve(served: ServedSession<A>): Promise<void> {
-    const { session, conn } = served;
-    const router = this.#router;
-    const extensions = served.extensions;
-    const idleMs = this.#options.idleTimeoutMs ?? 0;
-    let lastSeen = Date.now();
-    // One timer per session, not one per message.
-    const idleTimer = idleMs > 0
-      ? setInterval(() => {
-        if (Date.now() - lastSeen >= idleMs) {
-          session.close(CloseCode.PolicyViolation, "idle timeout");
-        }
-      }, Math.max(5, Math.floor(idleMs / 4)))
-      : undefined;
-    return new Promise<void>((resolve) => {
-      const listener: FrameListener = {
-        value: (raw) => {
-          lastSeen = Date.now();
-          try {
-            // Extension frames first, only on a session that offered any.
-            if (extensions === undefined || !extensions.receive(raw)) router.receive(served, raw);
-          } catch (error) {
-            // never throw into the socket's event handler
-            if (error instanceof InvalidCommandError) {
-              session.close(CloseCode.PolicyViolation, error.message);
-            } else router.fault(session, error);
-          }
-        },
-        end: (error) => {
-          clearInterval(idleTimer);
-          // Abort handlers and fail pushes now, not after the session's cleanup.
-          if (error instanceof ConnectionClosedError) session.close(error.code, error.reason);
-          else session.close(CloseCode.Normal, "");
-          resolve();
-        },
-      };
-      conn.listen(listener);
-    });
   }
 }

@@ -212,11 +212,8 @@ export interface ServerOptions<A extends API = API> {
    */
   maxInFlight?: number;
   /**
-   * Open connections at most; past it upgrades get HTTP 503. A connection
-   * the server has closed still counts until its socket has closed: a client
-   * that stops reading keeps the close frame queued behind unsent data, and
-   * its socket (with up to `writeHighWaterMark` of unsent data) stays open
-   * until the client reads or goes away.
+   * Open connections at most; past it upgrades get HTTP 503. A connection the
+   * server has closed counts until its socket has closed (docs/reliability.md).
    *
    * @default {10_000}
    */
@@ -262,35 +259,25 @@ export interface ServerOptions<A extends API = API> {
    */
   writeTimeoutMs?: number;
   /**
-   * Bytes of requests a connection may have queued unread (during the
-   * handshake, before the session reads them), each counted as its length
-   * plus 64; past it the client is closed with 1008 `read queue full`. Once
-   * serving, the server answers every request: what finds the outgoing
-   * buffer full waits, within `writeQueueLimit`.
+   * Bytes of requests a connection may have queued unread (before the session
+   * reads them), each its length plus 64; past it close 1008 `read queue full`.
    *
    * @default {4 * 1024 * 1024}
    */
   readQueueLimit?: number;
   /**
-   * Bytes of responses and pushes one connection may have waiting for room
-   * in its outgoing buffer (each counted as its length plus 64). The runtime
-   * receives a client's requests whether or not the server reads them, so a
-   * client that pipelines far ahead of its reading is answered from memory,
-   * up to this bound; past it the client is closed with 1008 `read queue
-   * full`. A client holding at least `readQueueLimit` of them whose buffer
-   * has not drained for a third of `writeTimeoutMs` (10 s) is closed the same
-   * way when it would add more (it sends but does not read); one that stops
-   * reading altogether is closed after `writeTimeoutMs` without progress.
+   * Bytes of responses and pushes one connection may have waiting for room in
+   * its outgoing buffer (each its length plus 64); past it close 1008 `read
+   * queue full`, as for a client holding `readQueueLimit` of them whose buffer
+   * has not drained for a third of `writeTimeoutMs` (docs/reliability.md).
    *
    * @default {256 * 1024 * 1024}
    */
   writeQueueLimit?: number;
   /**
-   * Bytes of responses and pushes waiting across all connections. Past it,
-   * a connection that holds at least `readQueueLimit` of them is closed with
-   * 1008 `read queue full` when it would add more, so that many greedy
-   * clients together cannot exhaust the process's memory while clients that
-   * keep up are not touched.
+   * Bytes of responses and pushes waiting across all connections; past it, a
+   * connection holding at least `readQueueLimit` of them is closed with 1008
+   * `read queue full` when it would add more.
    *
    * @default {512 * 1024 * 1024}
    */
@@ -303,21 +290,16 @@ export interface ServerOptions<A extends API = API> {
    */
   origins?: string[];
   /**
-   * Host names this server answers to: the `Host` header's name must be one
-   * of them (any port; case-insensitive; IPv6 with or without brackets),
-   * e.g. `["localhost", "127.0.0.1", "[::1]"]`. Other upgrades get HTTP 421
-   * (Misdirected Request), checked before `Origin`: this stops DNS
-   * rebinding, where an attacker's page re-resolves its own name to this
-   * server, so that its `Origin` and `Host` agree and pass the same-origin
-   * check. By default any host.
+   * Host names this server answers to (the `Host` header's name; any port,
+   * case-insensitive), e.g. `["localhost", "127.0.0.1", "[::1]"]`. Others get
+   * HTTP 421 before the `Origin` check: this stops DNS rebinding, whose
+   * `Origin` and `Host` agree. By default any host.
    */
   allowedHosts?: string[];
   /**
-   * WebSocket subprotocols the server speaks, most preferred first. The first
-   * of them that the client offers (`Sec-WebSocket-Protocol`) is selected and
-   * echoed, as RFC 6455 §4.2.2 requires (browsers refuse a connection whose
-   * offered protocols get no answer). A client offering none of them, or none
-   * at all, is served without a subprotocol.
+   * WebSocket subprotocols the server speaks, most preferred first: the first of
+   * them the client offers is echoed (RFC 6455 §4.2.2); a client offering none of
+   * them is served without one.
    *
    * @default {[]}
    */

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import * as ed from "@noble/ed25519";
 import {
-  decodeKey,
   type Ed25519Backend,
   Ed25519Signer,
   encodeHex,
@@ -216,42 +215,6 @@ Deno.test("verify() checks the cofactorless equation on both backends", async (t
     // Cofactorless: only signatures whose k is a multiple of 8 pass.
     assert.ok(answers.includes(true) && answers.includes(false));
   });
-});
-
-Deno.test("decodeKey() reads 64 hex characters or 32 bytes", () => {
-  const key = "0123456789abcdef".repeat(4);
-  assert.equal(encodeHex(decodeKey(key)), key);
-  assert.equal(encodeHex(decodeKey(key.toUpperCase())), key);
-  const bytes = hex(key);
-  const copy = decodeKey(bytes);
-  assert.deepEqual(copy, bytes);
-  assert.notEqual(copy, bytes);
-  const table: [unknown, ErrorConstructor][] = [
-    ["", RangeError],
-    ["ab".repeat(31), RangeError],
-    ["ab".repeat(33), RangeError],
-    ["abc", RangeError],
-    ["zz".repeat(32), SyntaxError],
-    [" " + "ab".repeat(32), SyntaxError],
-    ["0x" + "ab".repeat(31), SyntaxError],
-    [new Uint8Array(31), RangeError],
-    [new Uint8Array(33), RangeError],
-    [undefined, TypeError],
-    [null, TypeError],
-    [42, TypeError],
-    [new ArrayBuffer(32), TypeError],
-    [new Uint16Array(16), TypeError],
-    [Array(32).fill(0), TypeError],
-  ];
-  for (const [input, expected] of table) {
-    assert.throws(() => decodeKey(input as string), expected, String(input));
-  }
-});
-
-Deno.test("encodeHex() writes lowercase hex", () => {
-  assert.equal(encodeHex(new Uint8Array()), "");
-  assert.equal(encodeHex(Uint8Array.of(0, 0xab, 0xff)), "00abff");
-  assert.throws(() => encodeHex("00" as unknown as Uint8Array), TypeError);
 });
 
 Deno.test("Ed25519 key tools reject arguments of the wrong type or length", async (t) => {
