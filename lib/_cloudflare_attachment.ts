@@ -13,7 +13,7 @@ import type { Server } from "./server.ts";
 import type { ResumeState } from "./server_options.ts";
 import { resumerOf } from "./_resumable.ts";
 import { CloudflareSocket } from "./_cloudflare_socket.ts";
-import type { CloudflareWebSocket } from "./cloudflare.ts";
+import type { CloudflareWebSocket } from "./_cloudflare_types.ts";
 
 /** The attachment; structured-clonable and small (Cloudflare limits its size). */
 export interface Attachment {

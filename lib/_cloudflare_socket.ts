@@ -7,7 +7,7 @@
  */
 
 import type { WebSocketLike } from "./ws_conn.ts";
-import type { CloudflareWebSocket } from "./cloudflare.ts";
+import type { CloudflareWebSocket } from "./_cloudflare_types.ts";
 import { CloseCode } from "./close_code.ts";
 import { CLOSED, CLOSING, EventSocket, OPEN } from "./_event_socket.ts";
 
