@@ -107,6 +107,63 @@ Deno.test("FrameSocket accepts frames within readLimit and maxDepth and closes p
   }
 });
 
+Deno.test("FrameSocket to a listener: nesting at maxDepth passes, past it closes 1009, also when not JSON", async (t) => {
+  const big = "9223372036854775809";
+  // Deep enough that JSON.parse's reviver (the bigint path) runs out of stack.
+  const stackDeep = "[".repeat(20_000) + big + "]".repeat(20_000);
+  const cases: { name: string; maxDepth: number; frame: string; heard: string }[] = [
+    { name: "at maxDepth", maxDepth: 2, frame: "[[1]]", heard: "value [[1]] 5" },
+    { name: "at maxDepth, empty", maxDepth: 2, frame: '{"a":[]}', heard: 'value {"a":[]} 8' },
+    {
+      name: "one level past maxDepth",
+      maxDepth: 2,
+      frame: "[[[1]]]",
+      heard: "end 1009 JSON nested deeper than 2 levels",
+    },
+    {
+      name: "past maxDepth in a later branch",
+      maxDepth: 2,
+      frame: '[1,{"a":[2]},[[]]]',
+      heard: "end 1009 JSON nested deeper than 2 levels",
+    },
+    {
+      name: "past maxDepth and not JSON",
+      maxDepth: 2,
+      frame: "[[[1]]", // long enough to be scanned (6 = 2 * (2 + 1))
+      heard: "end 1009 JSON nested deeper than 2 levels",
+    },
+    { name: "at maxDepth and not JSON", maxDepth: 2, frame: "[[1]", heard: "end SyntaxError" },
+    {
+      name: "past maxDepth, with a bigint the reviver would overflow the stack on",
+      maxDepth: 64,
+      frame: stackDeep,
+      heard: "end 1009 JSON nested deeper than 64 levels",
+    },
+    {
+      name: "within maxDepth, the reviver overflows the stack: not JSON to us",
+      maxDepth: 1_000_000,
+      frame: stackDeep,
+      heard: "end SyntaxError",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const { frames, client, server } = serverFrames({ maxDepth: c.maxDepth });
+      const { listener, heard } = recorder();
+      frames.listen(listener);
+      server.inject(c.frame);
+      await ticks();
+      assert.deepEqual(heard, [c.heard]);
+      if (c.heard.startsWith("end 1009")) {
+        assert.equal(client.closeStatus?.code, 1009);
+      } else if (c.heard === "end SyntaxError") {
+        assert.equal(client.closeStatus?.code, 1007);
+      } else frames.close();
+      await frames.closed;
+    });
+  }
+});
+
 Deno.test("FrameSocket readQueueLimit: an empty queue takes any frame, a full one closes with 1008", async (t) => {
   // Each queued frame counts as its length plus 64.
   const cases = [

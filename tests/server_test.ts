@@ -56,6 +56,22 @@ Deno.test("Server closes the connection on each kind of bad frame, with a define
       /read limited at 1024 bytes/,
     ],
     ["nesting over the depth limit", "[".repeat(9) + "]".repeat(9), 1009, /nested deeper than 8/],
+    // The depth is checked on the decoded value, and on the text when it does
+    // not decode: too deep AND not JSON is still 1009, as before that change.
+    ["nesting over the depth limit, not JSON", '{"a":'.repeat(9) + "]", 1009, /nested deeper/],
+    [
+      "nesting over the depth limit, bigint",
+      "[".repeat(9) + "1".repeat(20) + "]".repeat(9),
+      1009,
+      /nested deeper/,
+    ],
+    ["nesting at the depth limit, not JSON", "[".repeat(8) + "]".repeat(7), 1007, /unmarshal/],
+    [
+      "nesting at the depth limit, a message",
+      '{"header":' + "[".repeat(7) + "]".repeat(7) + "}",
+      1008,
+      /invalid command/,
+    ],
     [
       "a message that is not an object",
       "[1,2]",
