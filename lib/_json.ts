@@ -47,6 +47,7 @@ function isUnsafeInteger(value: unknown): boolean {
   return typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value);
 }
 
+const RECURSION_LIMIT = 256;
 const PLAIN = 0;
 const UNSAFE = 1;
 const DEEP = 2;
@@ -58,6 +59,9 @@ const DEEP = 2;
  */
 function inspect(root: unknown, maxDepth: number): number {
   if (typeof root !== "object" || root === null) return isUnsafeInteger(root) ? UNSAFE : PLAIN;
+  // Recursion no deeper than a small maxDepth cannot run out of stack, and
+  // allocates nothing (a ping is three small objects).
+  if (maxDepth <= RECURSION_LIMIT) return inspectObject(root, 1, maxDepth);
   if (1 > maxDepth) return DEEP;
   let unsafe = false;
   const nodes: object[] = [root];
@@ -90,6 +94,37 @@ function inspect(root: unknown, maxDepth: number): number {
     }
   }
   return unsafe ? UNSAFE : PLAIN;
+}
+
+/** `inspect` of an object at `depth`, recursively (only for a small maxDepth). */
+function inspectObject(node: object, depth: number, maxDepth: number): number {
+  if (depth > maxDepth) return DEEP;
+  let found = PLAIN;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const v = node[i];
+      if (typeof v === "object") {
+        if (v !== null) {
+          const inner = inspectObject(v, depth + 1, maxDepth);
+          if (inner === DEEP) return DEEP;
+          found |= inner;
+        }
+      } else if (found === PLAIN && isUnsafeInteger(v)) found = UNSAFE;
+    }
+  } else {
+    const record = node as Record<string, unknown>;
+    for (const key in record) {
+      const v = record[key];
+      if (typeof v === "object") {
+        if (v !== null) {
+          const inner = inspectObject(v, depth + 1, maxDepth);
+          if (inner === DEEP) return DEEP;
+          found |= inner;
+        }
+      } else if (found === PLAIN && isUnsafeInteger(v)) found = UNSAFE;
+    }
+  }
+  return found;
 }
 
 function reviveBigInt(_key: string, value: unknown, context?: ReviverContext): unknown {
