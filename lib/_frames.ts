@@ -12,13 +12,7 @@
 
 import { CloseCode } from "./close_code.ts";
 import { ConnectionClosedError } from "./errors.ts";
-import {
-  nestsDeeperThan,
-  parseJSONWithin,
-  stringifyJSON,
-  TOO_DEEP,
-  utf8LongerThan,
-} from "./_json.ts";
+import { nestsDeeperThan, parseJSON, stringifyJSON, utf8LongerThan } from "./_json.ts";
 import { type APIConn, DEFAULT_READ_LIMIT } from "./message.ts";
 import type { CloseInfo, WebSocketLike, WSConnOptions } from "./_socket.ts";
 import { WriteQueue } from "./_write_queue.ts";
@@ -203,14 +197,12 @@ export class FrameSocket implements APIConn {
       this.#fail(CloseCode.MessageTooBig, `read limited at ${this.#readLimit} bytes`);
       return;
     }
-    if (this.#listener !== undefined) {
-      this.#emit(data); // checks the nesting on the decoded value
+    if (nestsDeeperThan(data, this.#maxDepth)) {
+      this.#fail(CloseCode.MessageTooBig, `JSON nested deeper than ${this.#maxDepth} levels`);
       return;
     }
-    // A queued frame is parsed later: check its nesting now, so that it
-    // closes on arrival as a frame for the listener does.
-    if (nestsDeeperThan(data, this.#maxDepth)) {
-      this.#failTooDeep();
+    if (this.#listener !== undefined) {
+      this.#emit(data);
       return;
     }
     const waiter = this.#waiter;
@@ -264,34 +256,16 @@ export class FrameSocket implements APIConn {
     }
   }
 
-  #failTooDeep(): void {
-    this.#fail(CloseCode.MessageTooBig, `JSON nested deeper than ${this.#maxDepth} levels`);
-  }
-
-  /**
-   * Decodes one frame for the listener: nesting past `maxDepth` ends the
-   * connection with 1009 (checked on the decoded value, or on the text when it
-   * does not parse, so a frame both too deep and not JSON is 1009 too), other
-   * text that is not JSON with 1007.
-   */
+  /** Decodes one frame for the listener; text that is not JSON ends the connection with 1007. */
   #emit(text: string): void {
     const listener = this.#listener!;
     let value: unknown;
     try {
-      value = parseFrame(text, this.#maxDepth);
+      value = parseFrame(text);
     } catch (error) {
-      // Not JSON, or so deep that the parser ran out of stack (RangeError).
-      if (nestsDeeperThan(text, this.#maxDepth)) {
-        this.#failTooDeep();
-        return;
-      }
       this.#listener = undefined; // it hears of the SyntaxError, not of the close it causes
       this.#fail(CloseCode.InvalidPayload, "failed to unmarshal JSON");
       listener.end(error);
-      return;
-    }
-    if (value === TOO_DEEP) {
-      this.#failTooDeep();
       return;
     }
     listener.value(value, text.length);
@@ -339,13 +313,10 @@ export class FrameSocket implements APIConn {
   }
 }
 
-/**
- * Decodes one frame; {@linkcode TOO_DEEP} when it nests deeper than `maxDepth`.
- * @throws {SyntaxError} When it is not JSON (the caller closes with 1007).
- */
-function parseFrame(text: string, maxDepth = Infinity): unknown {
+/** Decodes one frame. @throws {SyntaxError} When it is not JSON (the caller closes with 1007). */
+function parseFrame(text: string): unknown {
   try {
-    return parseJSONWithin(text, maxDepth);
+    return parseJSON(text);
   } catch (error) {
     throw new SyntaxError(`Cannot decode frame: ${(error as Error).message}`, { cause: error });
   }

@@ -17,28 +17,11 @@ interface JSONWithRaw {
 
 /** Parses JSON text, decoding integers beyond 2^53 - 1 as `bigint`. */
 export function parseJSON(text: string): unknown {
-  return parseJSONWithin(text, Infinity);
-}
-
-/** What {@linkcode parseJSONWithin} returns for a document nested too deep. */
-export const TOO_DEEP: unique symbol = Symbol("JSON nested too deep");
-
-/**
- * Parses like {@linkcode parseJSON}, but returns {@linkcode TOO_DEEP} for a
- * document that nests arrays and objects deeper than `maxDepth`, checked on
- * the decoded value (for valid JSON the same answer as
- * {@linkcode nestsDeeperThan}, without scanning the text). Throws as
- * `JSON.parse` for text that is not JSON: a caller that must tell "too deep"
- * from "not JSON" then scans the text.
- */
-export function parseJSONWithin(text: string, maxDepth: number): unknown {
   // Parse plainly, then look for a number JSON.parse may have rounded: a walk
   // over the decoded values costs far less than scanning the text (64 KiB of
   // string payload is one value). Only then parse again with the reviver.
   const value = JSON.parse(text);
-  const found = inspect(value, maxDepth);
-  if (found === PLAIN) return value;
-  if (found === DEEP) return TOO_DEEP;
+  if (!holdsUnsafeInteger(value)) return value;
   return JSON.parse(text, reviveBigInt as Parameters<typeof JSON.parse>[1]);
 }
 
@@ -47,84 +30,29 @@ function isUnsafeInteger(value: unknown): boolean {
   return typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value);
 }
 
-const RECURSION_LIMIT = 256;
-const PLAIN = 0;
-const UNSAFE = 1;
-const DEEP = 2;
-
-/**
- * One walk over a decoded JSON value (iterative: no recursion limit): DEEP if
- * arrays and objects nest deeper than `maxDepth`, else UNSAFE if it holds an
- * unsafe integer anywhere, else PLAIN.
- */
-function inspect(root: unknown, maxDepth: number): number {
-  if (typeof root !== "object" || root === null) return isUnsafeInteger(root) ? UNSAFE : PLAIN;
-  // Recursion no deeper than a small maxDepth cannot run out of stack, and
-  // allocates nothing (a ping is three small objects).
-  if (maxDepth <= RECURSION_LIMIT) return inspectObject(root, 1, maxDepth);
-  if (1 > maxDepth) return DEEP;
-  let unsafe = false;
-  const nodes: object[] = [root];
-  const depths: number[] = [1];
-  while (nodes.length > 0) {
-    const node = nodes.pop() as Record<string, unknown> | unknown[];
-    const childDepth = depths.pop()! + 1;
+/** Whether a decoded JSON value holds an unsafe integer anywhere (iterative: no recursion limit). */
+function holdsUnsafeInteger(root: unknown): boolean {
+  if (typeof root !== "object" || root === null) return isUnsafeInteger(root);
+  const stack: object[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as Record<string, unknown> | unknown[];
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const v = node[i];
         if (typeof v === "object") {
-          if (v !== null) {
-            if (childDepth > maxDepth) return DEEP;
-            nodes.push(v);
-            depths.push(childDepth);
-          }
-        } else if (!unsafe && isUnsafeInteger(v)) unsafe = true;
+          if (v !== null) stack.push(v);
+        } else if (isUnsafeInteger(v)) return true;
       }
     } else {
       for (const key in node) {
         const v = node[key];
         if (typeof v === "object") {
-          if (v !== null) {
-            if (childDepth > maxDepth) return DEEP;
-            nodes.push(v);
-            depths.push(childDepth);
-          }
-        } else if (!unsafe && isUnsafeInteger(v)) unsafe = true;
+          if (v !== null) stack.push(v);
+        } else if (isUnsafeInteger(v)) return true;
       }
     }
   }
-  return unsafe ? UNSAFE : PLAIN;
-}
-
-/** `inspect` of an object at `depth`, recursively (only for a small maxDepth). */
-function inspectObject(node: object, depth: number, maxDepth: number): number {
-  if (depth > maxDepth) return DEEP;
-  let found = PLAIN;
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) {
-      const v = node[i];
-      if (typeof v === "object") {
-        if (v !== null) {
-          const inner = inspectObject(v, depth + 1, maxDepth);
-          if (inner === DEEP) return DEEP;
-          found |= inner;
-        }
-      } else if (found === PLAIN && isUnsafeInteger(v)) found = UNSAFE;
-    }
-  } else {
-    const record = node as Record<string, unknown>;
-    for (const key in record) {
-      const v = record[key];
-      if (typeof v === "object") {
-        if (v !== null) {
-          const inner = inspectObject(v, depth + 1, maxDepth);
-          if (inner === DEEP) return DEEP;
-          found |= inner;
-        }
-      } else if (found === PLAIN && isUnsafeInteger(v)) found = UNSAFE;
-    }
-  }
-  return found;
+  return false;
 }
 
 function reviveBigInt(_key: string, value: unknown, context?: ReviverContext): unknown {

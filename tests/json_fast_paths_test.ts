@@ -2,7 +2,7 @@
 // character loop for short text and a regex for long text; both must agree
 // with a reference scan, on both sides of the length where they switch.
 import assert from "node:assert/strict";
-import { nestsDeeperThan, parseJSON, parseJSONWithin, TOO_DEEP } from "../lib/_json.ts";
+import { nestsDeeperThan, parseJSON } from "../lib/_json.ts";
 
 function reference(text: string, maxDepth: number): boolean {
   let depth = 0;
@@ -97,34 +97,4 @@ Deno.test("nestsDeeperThan() finds every valid JSON document nested past the lim
       }
     }
   }
-});
-
-Deno.test("parseJSONWithin() tells TOO_DEEP exactly where nestsDeeperThan() does, on valid JSON", () => {
-  for (const maxDepth of [0, 1, 2, 8, 64]) {
-    for (let depth = 0; depth <= maxDepth + 3; depth++) {
-      for (
-        const [open, close, inner] of [
-          ["[", "]", ""],
-          ["[", "]", "1"],
-          ['{"a":', "}", "null"],
-          ['[1,{"b":', "}]", "9223372036854775809"], // the bigint path too
-        ]
-      ) {
-        const text = open!.repeat(depth) + inner + close!.repeat(depth);
-        if (text === "") continue;
-        const value = parseJSONWithin(text, maxDepth);
-        const deep = nestsDeeperThan(text, maxDepth);
-        assert.equal(value === TOO_DEEP, deep, `${text} vs ${maxDepth}`);
-        if (!deep) assert.deepEqual(value, parseJSON(text));
-      }
-    }
-  }
-  // A deep branch after a shallow one, a deep value inside an object key's value.
-  assert.equal(parseJSONWithin("[[1],[[[2]]]]", 3), TOO_DEEP);
-  assert.deepEqual(parseJSONWithin("[[1],[[2]]]", 3), [[1], [[2]]]);
-  assert.equal(parseJSONWithin('{"a":{},"b":{"c":{"d":[]}}}', 3), TOO_DEEP);
-  // Very deep text (far past any stack) decodes or throws, never overflows the walk.
-  const huge = "[".repeat(200_000) + "]".repeat(200_000);
-  assert.equal(parseJSONWithin(huge, 64), TOO_DEEP);
-  assert.throws(() => parseJSONWithin("[".repeat(100) + "}", 64), SyntaxError);
 });
