@@ -23,6 +23,7 @@
 
 import { lineChart, type Series } from "./_svg.ts";
 import { quantile } from "./_curve_client.ts";
+import { childEnv, reexecUnderFdLimit, stepLogger } from "./_harness.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -48,41 +49,9 @@ const STEP_TIMEOUT_MS = 120_000;
 const started = performance.now();
 
 // 10,000 client plus 10,000 server sockets: run again under a raised limit.
-if (!Deno.args.includes("--no-reexec")) {
-  const probe = await new Deno.Command("bash", {
-    args: ["-c", "ulimit -n"],
-    stdout: "piped",
-  })
-    .output().catch(() => undefined);
-  const current = probe ? Number(new TextDecoder().decode(probe.stdout).trim()) : NaN;
-  if (Number.isFinite(current) && current < NOFILE) {
-    const status = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`,
-        Deno.execPath(),
-        "run",
-        "-A",
-        new URL(import.meta.url).pathname,
-        "--no-reexec",
-        ...Deno.args,
-      ],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn().status;
-    Deno.exit(status.code);
-  }
-}
-
-function log(text: string): void {
-  const s = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  Deno.stderr.writeSync(new TextEncoder().encode(`[${s}s] ${text}\n`));
-}
-
-const env: Record<string, string> = {
-  PATH: `${ROOT}tools/node_modules/.bin:${Deno.env.get("PATH") ?? ""}`,
-  NO_COLOR: "1",
-};
+await reexecUnderFdLimit(NOFILE, new URL(import.meta.url).pathname);
+const log = stepLogger(started);
+const env = childEnv(ROOT);
 const DENO = Deno.execPath();
 const BUN = await new Deno.Command("sh", {
   args: ["-c", "command -v bun"],

@@ -46,6 +46,7 @@ import {
   startNats,
   startRedis,
 } from "../examples/cluster/brokers.ts";
+import { childEnv, reexecUnderFdLimit, stepLogger } from "./_harness.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -67,41 +68,9 @@ const TOPIC = "bench";
 const started = performance.now();
 
 // 10,000 client plus 10,000 server sockets: run again under a raised limit.
-if (!Deno.args.includes("--no-reexec")) {
-  const probe = await new Deno.Command("bash", {
-    args: ["-c", "ulimit -n"],
-    stdout: "piped",
-  })
-    .output().catch(() => undefined);
-  const current = probe ? Number(new TextDecoder().decode(probe.stdout).trim()) : NaN;
-  if (Number.isFinite(current) && current < NOFILE) {
-    const status = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`,
-        Deno.execPath(),
-        "run",
-        "-A",
-        new URL(import.meta.url).pathname,
-        "--no-reexec",
-        ...Deno.args,
-      ],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn().status;
-    Deno.exit(status.code);
-  }
-}
-
-function log(text: string): void {
-  const s = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  Deno.stderr.writeSync(new TextEncoder().encode(`[${s}s] ${text}\n`));
-}
-
-const env: Record<string, string> = {
-  PATH: `${ROOT}tools/node_modules/.bin:${Deno.env.get("PATH") ?? ""}`,
-  NO_COLOR: "1",
-};
+await reexecUnderFdLimit(NOFILE, new URL(import.meta.url).pathname);
+const log = stepLogger(started);
+const env = childEnv(ROOT);
 
 // ---------------------------------------------------------------- systems
 
@@ -409,7 +378,14 @@ async function point(s: TopicSystem, n: number): Promise<Point | undefined> {
       clients,
       clients.map((_, i) =>
         i === 0
-          ? { op: "publish", urls, topic: TOPIC, warmupMs: WARMUP_MS, ms, window }
+          ? {
+            op: "publish",
+            urls,
+            topic: TOPIC,
+            warmupMs: WARMUP_MS,
+            ms,
+            window,
+          }
           : { op: "measure", warmupMs: WARMUP_MS, ms }
       ),
       `${s.id} run ${n}`,
