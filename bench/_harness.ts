@@ -54,3 +54,77 @@ export function childEnv(root: string): Record<string, string> {
     NO_COLOR: "1",
   };
 }
+
+/** A child process read line by line, with the last of its stderr kept for error messages. */
+export interface LineProcess {
+  child: Deno.ChildProcess;
+  lines: AsyncIterator<string>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  tail: string[];
+}
+
+/** Starts `cmd` with piped stdio; its stderr is drained (so it never blocks) into `tail`. */
+export function spawnLines(
+  cmd: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd: string },
+): LineProcess {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: options.env,
+    cwd: options.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const tail: string[] = [];
+  void (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      tail.push(chunk);
+      if (tail.length > 10) tail.shift();
+    }
+  })().catch(() => {});
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())[
+    Symbol.asyncIterator
+  ]();
+  return { child, lines, writer: child.stdin.getWriter(), tail };
+}
+
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const p of parts) if (p.trim() !== "") controller.enqueue(p);
+    },
+    flush(controller) {
+      if (rest.trim() !== "") controller.enqueue(rest);
+    },
+  });
+}
+
+/** The next line of `p`, or an error naming `what` after `timeoutMs` or when `p` exits. */
+export async function nextLine(p: LineProcess, what: string, timeoutMs: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const { value, done } = await Promise.race([p.lines.next(), timeout]);
+    if (done) throw new Error(`${what}: process exited: ${p.tail.join("").slice(-400)}`);
+    return value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Kills `p` (if it still runs) and waits for it. */
+export async function kill(p: LineProcess): Promise<void> {
+  try {
+    p.child.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+  await p.child.status;
+}

@@ -23,7 +23,15 @@
 
 import { lineChart, type Series } from "./_svg.ts";
 import { quantile } from "./_curve_client.ts";
-import { childEnv, reexecUnderFdLimit, stepLogger } from "./_harness.ts";
+import {
+  childEnv,
+  kill,
+  type LineProcess,
+  nextLine as readLine,
+  reexecUnderFdLimit,
+  spawnLines,
+  stepLogger,
+} from "./_harness.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -121,86 +129,14 @@ const MEMORY_SYSTEMS = pick([
 
 // ---------------------------------------------------------------- processes
 
-interface Proc {
-  child: Deno.ChildProcess;
-  lines: AsyncIterator<string>;
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-}
+type Proc = LineProcess;
 
 function spawn(cmd: string, args: string[]): Proc {
-  const child = new Deno.Command(cmd, {
-    args,
-    env,
-    cwd: BENCH,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Keep the last of stderr for error messages, and drain it so the child never blocks.
-  const tail: string[] = [];
-  void (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      tail.push(chunk);
-      if (tail.length > 10) tail.shift();
-    }
-  })().catch(() => {});
-  (child as unknown as { tail: string[] }).tail = tail;
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-    splitLines(),
-  )[
-    Symbol.asyncIterator
-  ]();
-  return { child, lines, writer: child.stdin.getWriter() };
+  return spawnLines(cmd, args, { env, cwd: BENCH });
 }
 
-function splitLines(): TransformStream<string, string> {
-  let rest = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const p of parts) if (p.trim() !== "") controller.enqueue(p);
-    },
-    flush(controller) {
-      if (rest.trim() !== "") controller.enqueue(rest);
-    },
-  });
-}
-
-async function nextLine(
-  p: Proc,
-  what: string,
-  timeoutMs = STEP_TIMEOUT_MS,
-): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: no answer in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    const { value, done } = await Promise.race([p.lines.next(), timeout]);
-    if (done) {
-      const tail = (p.child as unknown as { tail: string[] }).tail.join("")
-        .slice(-400);
-      throw new Error(`${what}: process exited: ${tail}`);
-    }
-    return value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function kill(p: Proc): Promise<void> {
-  try {
-    p.child.kill("SIGKILL");
-  } catch {
-    // already gone
-  }
-  await p.child.status;
+function nextLine(p: Proc, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<string> {
+  return readLine(p, what, timeoutMs);
 }
 
 interface Server {

@@ -46,7 +46,15 @@ import {
   startNats,
   startRedis,
 } from "../examples/cluster/brokers.ts";
-import { childEnv, reexecUnderFdLimit, stepLogger } from "./_harness.ts";
+import {
+  childEnv,
+  kill,
+  type LineProcess,
+  nextLine as readLine,
+  reexecUnderFdLimit,
+  spawnLines,
+  stepLogger,
+} from "./_harness.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -125,12 +133,7 @@ const SYSTEMS = ALL_SYSTEMS.filter((s) =>
 
 // ---------------------------------------------------------------- processes
 
-interface Proc {
-  child: Deno.ChildProcess;
-  lines: AsyncIterator<string>;
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-  tail: string[];
-}
+type Proc = LineProcess;
 
 /** What is running now, stopped if the run is interrupted. */
 const live = new Set<Deno.ChildProcess>();
@@ -154,80 +157,14 @@ function spawn(
   args: string[],
   extra: Record<string, string> = {},
 ): Proc {
-  const child = new Deno.Command(cmd, {
-    args,
-    env: { ...env, ...extra },
-    cwd: BENCH,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  live.add(child);
-  child.status.then(() => live.delete(child));
-  // Keep the last of stderr for error messages, and drain it so the child never blocks.
-  const tail: string[] = [];
-  void (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      tail.push(chunk);
-      if (tail.length > 10) tail.shift();
-    }
-  })().catch(() => {});
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-    splitLines(),
-  )[
-    Symbol.asyncIterator
-  ]();
-  return { child, lines, writer: child.stdin.getWriter(), tail };
+  const proc = spawnLines(cmd, args, { env: { ...env, ...extra }, cwd: BENCH });
+  live.add(proc.child);
+  proc.child.status.then(() => live.delete(proc.child));
+  return proc;
 }
 
-function splitLines(): TransformStream<string, string> {
-  let rest = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const p of parts) if (p.trim() !== "") controller.enqueue(p);
-    },
-    flush(controller) {
-      if (rest.trim() !== "") controller.enqueue(rest);
-    },
-  });
-}
-
-async function nextLine(
-  p: Proc,
-  what: string,
-  timeoutMs = STEP_TIMEOUT_MS,
-): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: no answer in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    const { value, done } = await Promise.race([p.lines.next(), timeout]);
-    if (done) {
-      throw new Error(
-        `${what}: process exited: ${p.tail.join("").slice(-400)}`,
-      );
-    }
-    return value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function kill(p: Proc): Promise<void> {
-  try {
-    p.child.kill("SIGKILL");
-  } catch {
-    // already gone
-  }
-  await p.child.status;
+function nextLine(p: Proc, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<string> {
+  return readLine(p, what, timeoutMs);
 }
 
 interface Instance {
