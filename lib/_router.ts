@@ -6,7 +6,7 @@
  */
 
 import type { API, CommandOf } from "./api.ts";
-import { abortable, deadline } from "./_deadline.ts";
+import { abortable } from "./_deadline.ts";
 import {
   CloseCode,
   InternalError,
@@ -22,7 +22,8 @@ import type { TopicHub, TopicSubscriber } from "./_topic_hub.ts";
 import type { SessionExtensions } from "./_extensions.ts";
 import type { InFlightRequests } from "./_cancel.ts";
 import { logLine, redactHandlerError, redactInternal } from "./_redact.ts";
-import type { Handler, RequestContext, ServerOptions } from "./server_options.ts";
+import type { Handler, ServerOptions } from "./server_options.ts";
+import { HandlerContext } from "./_request_context.ts";
 import { traceOf } from "./_trace.ts";
 
 /** The server options the router reads. */
@@ -273,48 +274,49 @@ export class Router<A extends API> {
   #handle(served: ServedSession<A>, route: Route<A>, message: Incoming<A>, raw: unknown): void {
     const session = served.session;
     if (session.signal.aborted) return; // the connection is gone; nobody to answer
-    const timeoutMs = this.#options.requestTimeoutMs ?? 60_000;
-    // With `cancel` negotiated, the client can abort the handler's signal too.
-    const cancel = served.extensions?.has("cancel") ? new AbortController() : undefined;
-    // The timeout (a timer and an AbortController) is made only when needed:
-    // when the handler reads `signal` or returns a promise. A synchronous
-    // handler that does neither, such as a ping, costs no timer.
-    let timeout: { signal: AbortSignal; clear(): void } | undefined;
-    const guard = () =>
-      timeout ??= deadline(
-        timeoutMs,
-        `Request ${JSON.stringify(message.command)}`,
-        cancel === undefined ? session.signal : AbortSignal.any([session.signal, cancel.signal]),
-      );
-    const context: RequestContext<A> = {
-      id: message.id,
-      command: message.command,
-      get signal() {
-        return guard().signal;
-      },
+    const extensions = served.extensions;
+    const context = new HandlerContext<A>(
+      message.id,
+      message.command,
       session,
       // Read from the header only when the client negotiated `trace`.
-      trace: served.extensions?.has("trace") ? traceOf(raw) : undefined,
-    };
-    const trace = context.trace;
+      extensions?.has("trace") ? traceOf(raw) : undefined,
+      // With `cancel` negotiated, the client can abort the handler's signal too.
+      extensions?.has("cancel") ? new AbortController() : undefined,
+      this.#options.requestTimeoutMs ?? 60_000,
+    );
     let result: unknown;
     try {
       result = route.handle(message.payload as never, context);
     } catch (error) {
-      timeout?.clear();
-      this.#reply(served, route.response, message.id, {
-        error: this.#wireError(error, session, trace),
+      context.clear();
+      this.#reply(served, route.response, context.id, {
+        error: this.#wireError(error, session, context.trace),
       });
       return;
     }
-    if (!isPromiseLike(result)) {
-      timeout?.clear();
-      this.#reply(served, route.response, message.id, result ?? null);
-      return;
+    if (isPromiseLike(result)) this.#settle(served, route, context, result);
+    else {
+      context.clear();
+      this.#reply(served, route.response, context.id, result ?? null);
     }
+  }
+
+  /**
+   * Answers once an asynchronous handler settles, unless its request times
+   * out, is cancelled or loses its connection first. Kept apart from
+   * `#handle` so that the synchronous path allocates no closures.
+   */
+  #settle(
+    served: ServedSession<A>,
+    route: Route<A>,
+    context: HandlerContext<A>,
+    result: PromiseLike<unknown>,
+  ): void {
+    const { session, cancel, id, trace } = context;
     served.inFlight++;
-    if (cancel !== undefined) served.cancellable?.add(message.id, cancel);
-    abortable(Promise.resolve(result), guard().signal).then(
+    if (cancel !== undefined) served.cancellable?.add(id, cancel);
+    abortable(Promise.resolve(result), context.signal).then(
       (payload) => payload ?? null,
       // Cancelled, or the connection is gone: no response is owed.
       (error) =>
@@ -322,11 +324,11 @@ export class Router<A extends API> {
           ? undefined
           : { error: this.#wireError(error, session, trace) },
     ).then((payload) => {
-      timeout?.clear();
+      context.clear();
       served.inFlight--;
-      if (cancel !== undefined) served.cancellable?.delete(message.id, cancel);
+      if (cancel !== undefined) served.cancellable?.delete(id, cancel);
       // Undefined: the connection is gone or the call cancelled; nobody to answer.
-      if (payload !== undefined) this.#reply(served, route.response, message.id, payload);
+      if (payload !== undefined) this.#reply(served, route.response, id, payload);
     }).catch((error) => this.fault(session, error));
   }
 
