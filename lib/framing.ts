@@ -182,10 +182,17 @@ export function messageOf(command: string, id: string, payload: unknown): Messag
  * ```
  */
 export function encodeMessage(command: string, id: string, payload: unknown): string {
-  const head = id === ""
-    ? `{"header":{"command":${JSON.stringify(command)}},"payload":`
-    : `{"header":{"command":${JSON.stringify(command)},"id":${JSON.stringify(id)}},"payload":`;
-  return `${head}${stringifyJSON(payload)}}`;
+  // One JSON.stringify of the whole message: the text comes out flat, where
+  // joining a header to the payload's text makes a rope that the runtime
+  // copies again to send it (Deno's send takes its fast path only for flat
+  // strings; on Bun the join costs a third of a 64 KiB echo's throughput).
+  return stringifyJSON(messageOf(command, id, encodable(payload)));
+}
+
+/** `null` for a payload JSON would drop from the message (a function, a symbol). */
+function encodable(payload: unknown): unknown {
+  const type = typeof payload;
+  return type === "function" || type === "symbol" ? null : payload;
 }
 
 /**
