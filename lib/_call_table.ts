@@ -49,11 +49,15 @@ export class PendingCall {
   }
 }
 
+/** How many request commands' response commands a call table remembers. */
+const MAX_REMEMBERED_COMMANDS = 256;
+
 /** Pending calls by id, with one timer set for the earliest deadline. */
 export class CallTable {
   readonly #api: API;
   readonly #timers: Timers;
   readonly #pending = new Map<string, PendingCall>();
+  readonly #responses = new Map<string, string | undefined>();
   #timer: unknown;
   #timerAt = Infinity;
   #lastID: number;
@@ -92,7 +96,7 @@ export class CallTable {
     const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs)
       ? this.#timers.now() + timeoutMs
       : Infinity;
-    const response = responseCommand(this.#api, command);
+    const response = this.#responseOf(command);
     const call = new PendingCall(id, command, response, rejectErrors, timeoutMs, deadline);
     this.#pending.set(id, call);
     if (deadline < this.#timerAt) this.#arm(deadline);
@@ -156,6 +160,16 @@ export class CallTable {
       else call.resolve(message!.payload);
     }
     return true;
+  }
+
+  /** `responseCommand`, remembered per request command (a bounded map: a schemaless API allows any). */
+  #responseOf(command: string): string | undefined {
+    const known = this.#responses.get(command);
+    if (known !== undefined || this.#responses.has(command)) return known;
+    if (this.#responses.size >= MAX_REMEMBERED_COMMANDS) this.#responses.clear();
+    const response = responseCommand(this.#api, command);
+    this.#responses.set(command, response);
+    return response;
   }
 
   #stop(): void {

@@ -309,7 +309,7 @@ export class FrameSocket implements APIConn {
     const unsent = this.#unsent;
     this.#unsent = undefined;
     if (unsent === undefined || this.#failure !== undefined) return;
-    for (const text of unsent) this.#socket.send(text);
+    for (const text of unsent) this.#out.sendNow(text);
   }
 }
 

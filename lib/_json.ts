@@ -25,9 +25,15 @@ export function parseJSON(text: string): unknown {
   return JSON.parse(text, reviveBigInt as Parameters<typeof JSON.parse>[1]);
 }
 
-/** An integer-valued number beyond 2^53 - 1: what a long integer literal parses to. */
+/**
+ * A number beyond 2^53 - 1 in magnitude: what a long integer literal parses
+ * to. Every double that large is an integer, so no `Number.isInteger` check
+ * (`Infinity`, from `1e400`, passes too: the reviver keeps it, as it is not
+ * an integer literal).
+ */
 function isUnsafeInteger(value: unknown): boolean {
-  return typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value);
+  return typeof value === "number" &&
+    (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER);
 }
 
 /** Whether a decoded JSON value holds an unsafe integer anywhere (iterative: no recursion limit). */

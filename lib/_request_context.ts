@@ -61,6 +61,6 @@ export class HandlerContext<A extends API> implements RequestContext<A> {
 
   /** Stops the timeout, if one was made. */
   clear(): void {
-    this.#timeout?.clear();
+    if (this.#timeout !== undefined) this.#timeout.clear();
   }
 }

@@ -37,6 +37,12 @@ export class WriteQueue {
   /** When the outgoing buffer last drained (or a waiting write went out), and its size then. */
   #progressAt = 0;
   #lastBuffered = 0;
+  /**
+   * An upper bound on the pressure: its last reading plus what was sent
+   * since (at most 3 UTF-8 bytes per UTF-16 unit, plus the per-message
+   * overhead); the buffer only drains in between.
+   */
+  #bound = 0;
   #ended = false;
 
   /**
@@ -65,9 +71,21 @@ export class WriteQueue {
   /** Sends `text` now and returns true, unless writes wait or the buffer is over the mark. */
   trySend(text: string): boolean {
     this.#averageSize += (text.length - this.#averageSize) / 16;
-    if (this.#head < this.#writes.length || this.#pressure() > this.#highWater) return false;
-    this.#socket.send(text);
+    if (this.#head < this.#writes.length) return false;
+    // `bufferedAmount` is a call into the runtime (an op on Deno): read it
+    // only once the bound on the pressure says the mark may be near.
+    if (this.#bound > this.#highWater) {
+      this.#bound = this.#pressure();
+      if (this.#bound > this.#highWater) return false;
+    }
+    this.sendNow(text);
     return true;
+  }
+
+  /** Sends `text` whatever the buffer holds (the writes made while connecting). */
+  sendNow(text: string): void {
+    this.#socket.send(text);
+    this.#bound += text.length * 3 + SENT_MESSAGE_OVERHEAD;
   }
 
   /** Queues a write until the outgoing buffer has room; `signal` withdraws it. */
@@ -141,6 +159,7 @@ export class WriteQueue {
       writes[this.#head++] = undefined;
       if (write.withdrawn?.()) continue;
       this.#socket.send(write.text);
+      this.#bound = Infinity; // read the buffer again before the next direct send
       this.#progressAt = now;
       write.settle();
     }
