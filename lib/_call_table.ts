@@ -108,10 +108,13 @@ export class CallTable {
     return this.#pending.get(call.id) === call;
   }
 
-  /** Removes the call under `id`; stops the shared timer when none is left. */
+  /**
+   * Removes the call under `id`. The shared timer stays armed when none is
+   * left: calls made one at a time then cost no timer each (it fires once,
+   * finds nothing due and stops). `failAll` stops it when the connection ends.
+   */
   forget(id: string): void {
     this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#stop();
   }
 
   /** Rejects `call` with `error` (its request could not be sent), removing it if still pending. */

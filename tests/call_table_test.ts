@@ -151,6 +151,25 @@ Deno.test("CallTable times out each call at its own deadline under one shared ti
   assert.equal(table.size, 2);
 });
 
+Deno.test("CallTable: calls made one at a time share the armed timer (no timer per call)", async () => {
+  const timers = new FakeTimers();
+  const table = new CallTable(api, timers);
+  for (let i = 1; i <= 5; i++) {
+    const call = track(table.open(String(i), "x-echo-request", true, 1_000).promise);
+    table.settle({ command: "x-echo-response", id: String(i), payload: i }, undefined);
+    await flush();
+    assert.equal(call.value, i);
+    timers.advance(10);
+  }
+  assert.deepEqual(timers.delays, [1_000], "armed once, for the first deadline");
+  timers.advance(1e6);
+  assert.equal(timers.active, 0, "it fired, found nothing due and stopped");
+  const late = track(table.open("6", "x-echo-request", true, 50).promise);
+  timers.advance(50);
+  await flush();
+  assert.equal(late.outcome, "rejected", "a later call still times out");
+});
+
 Deno.test("CallTable caps its timer at 2^31 - 1 ms and re-arms for a later deadline", async () => {
   const timers = new FakeTimers();
   const table = new CallTable(api, timers);
@@ -177,7 +196,7 @@ Deno.test("CallTable.failAll() rejects every pending call and stops the timer", 
   for (const call of calls) await assert.rejects(call.promise, (e) => e === error);
 });
 
-Deno.test("CallTable.fail() and forget() remove a call; the timer stops with the last", async () => {
+Deno.test("CallTable.fail() and forget() remove a call; the timer stays armed until it fires", async () => {
   const timers = new FakeTimers();
   const table = new CallTable(api, timers);
   const a = table.open("1", "x-echo-request", true, 1_000);
@@ -189,7 +208,9 @@ Deno.test("CallTable.fail() and forget() remove a call; the timer stops with the
   assert.equal(timers.active, 1, "b still has a deadline");
   table.forget("2");
   assert.equal(table.holds(b), false);
-  assert.equal(timers.active, 0);
+  assert.equal(timers.active, 1, "left armed for the next call");
+  timers.advance(1_000);
+  assert.equal(timers.active, 0, "fired with nothing due: not re-armed");
   // fail() after the call settled leaves the table alone.
   const c = table.open("3", "x-echo-request", true, 0);
   table.settle({ command: "x-echo-response", id: "3", payload: 1 }, undefined);
