@@ -50,9 +50,14 @@ Deno.test("utf8LongerThan() measures UTF-8 bytes just under and over a limit", (
     ["€".repeat(3), 8, true],
     ["😀".repeat(2), 8, false], // a surrogate pair is 4 bytes
     ["😀".repeat(2), 7, true],
+    // Between limit / 3 and limit UTF-16 units: measured (ASCII by the fast path).
+    ["a".repeat(150_000), 200_000, false],
+    ["a".repeat(150_002) + "€".repeat(16_666), 200_000, false], // 200,000 bytes
+    ["a".repeat(150_003) + "€".repeat(16_666), 200_000, true],
+    ["€" + "a".repeat(199_998), 200_000, true], // the multibyte character comes first
   ];
   for (const [text, limit, expected] of table) {
-    assert.equal(utf8LongerThan(text, limit), expected, `${text} vs ${limit}`);
+    assert.equal(utf8LongerThan(text, limit), expected, `${text.slice(0, 20)}… vs ${limit}`);
     assert.equal(new TextEncoder().encode(text).length > limit, expected);
   }
 });
