@@ -128,10 +128,17 @@ export class SessionRunner<A extends API> {
     const extensions = served.extensions;
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     let lastSeen = Date.now();
+    // Set per frame, read by the idle timer: no clock read per message. A
+    // session is closed after idleMs to idleMs + two timer periods of silence.
+    let seen = false;
     // One timer per session, not one per message.
     const idleTimer = idleMs > 0
       ? setInterval(() => {
-        if (Date.now() - lastSeen >= idleMs) {
+        const now = Date.now();
+        if (seen) {
+          seen = false;
+          lastSeen = now;
+        } else if (now - lastSeen >= idleMs) {
           session.close(CloseCode.PolicyViolation, "idle timeout");
         }
       }, Math.max(5, Math.floor(idleMs / 4)))
@@ -139,7 +146,7 @@ export class SessionRunner<A extends API> {
     return new Promise<void>((resolve) => {
       const listener: FrameListener = {
         value: (raw) => {
-          lastSeen = Date.now();
+          seen = true;
           try {
             // Extension frames first, only on a session that offered any.
             if (extensions === undefined || !extensions.receive(raw)) router.receive(served, raw);

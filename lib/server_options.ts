@@ -227,7 +227,8 @@ export interface ServerOptions<A extends API = API> {
   handshakeTimeoutMs?: number;
   /**
    * Time a connection may send nothing before it is closed with 1008
-   * `idle timeout`; 0 for none.
+   * `idle timeout`; 0 for none. Checked every quarter of it: the close
+   * comes after this much silence and at most half of it more.
    *
    * @default {0}
    */
