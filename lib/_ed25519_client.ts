@@ -79,6 +79,7 @@ export async function runClient(
     }
 
     let serverKey: Uint8Array | undefined;
+    let serverProof: Promise<boolean> | undefined;
     if (payload.publickey !== undefined || payload.signature !== undefined) {
       if (payload.publickey === undefined || payload.signature === undefined) {
         throw new HandshakeError(
@@ -99,11 +100,7 @@ export async function runClient(
         );
       }
       const signed = concat(SERVER_DOMAIN, nonce, challenge);
-      if (
-        !await abortable(verify(signature, signed, serverKey, { backend: state.backend }), signal)
-      ) {
-        throw new HandshakeError("invalid server signature");
-      }
+      serverProof = verify(signature, signed, serverKey, { backend: state.backend });
     } else if (state.pinned !== undefined) {
       throw new HandshakeError(`server did not prove its key: expected ${short(state.pinned)}`);
     }
@@ -111,7 +108,14 @@ export async function runClient(
     const signed = serverKey === undefined
       ? concat(CLIENT_DOMAIN, challenge)
       : concat(CLIENT_DOMAIN, challenge, serverKey);
-    const signature = await abortable(signer.sign(signed), signal);
+    // Sign while the server's signature is being checked (a runtime may run
+    // both on other threads); the signature is sent only once that check holds.
+    const signing = signer.sign(signed);
+    signing.catch(() => {}); // awaited below, unless the server's proof fails first
+    if (serverProof !== undefined && !await abortable(serverProof, signal)) {
+      throw new HandshakeError("invalid server signature");
+    }
+    const signature = await abortable(signing, signal);
     await write(conn, signal, ACCEPTED, { signature: toHex(signature) });
     await readPayload(conn, signal, COMPLETE, "server");
   } catch (error) {
