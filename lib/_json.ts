@@ -154,7 +154,7 @@ function nestsDeeperShort(text: string, maxDepth: number): boolean {
   return false;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * The UTF-8 length of a string, computed only as far as needed to compare it
