@@ -36,9 +36,31 @@ function isUnsafeInteger(value: unknown): boolean {
     (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER);
 }
 
-/** Whether a decoded JSON value holds an unsafe integer anywhere (iterative: no recursion limit). */
-function holdsUnsafeInteger(root: unknown): boolean {
-  if (typeof root !== "object" || root === null) return isUnsafeInteger(root);
+/** How deep `holdsUnsafeInteger` recurses before it hands the rest to the iterative walk. */
+const RECURSION_LIMIT = 64;
+
+/**
+ * Whether a decoded JSON value holds an unsafe integer anywhere. Recursive
+ * (no allocation) for the first levels, which is every message the frame
+ * layer lets through at the default `maxDepth`; deeper, an iterative walk
+ * (no recursion limit).
+ */
+function holdsUnsafeInteger(value: unknown, depth = 0): boolean {
+  if (typeof value !== "object" || value === null) return isUnsafeInteger(value);
+  if (depth >= RECURSION_LIMIT) return holdsUnsafeIntegerIteratively(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (holdsUnsafeInteger(value[i], depth + 1)) return true;
+    }
+    return false;
+  }
+  for (const key in value) {
+    if (holdsUnsafeInteger((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+function holdsUnsafeIntegerIteratively(root: object): boolean {
   const stack: object[] = [root];
   while (stack.length > 0) {
     const node = stack.pop() as Record<string, unknown> | unknown[];

@@ -40,6 +40,7 @@ export type {
   WebSocketFactory,
 } from "./conn_options.ts";
 
+const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
 /**
  * The protocol's client (Go `Conn`). Unlike Go's, it reads the socket
  * itself: `call` resolves on its own, and pushes (messages without an id, or
@@ -234,7 +235,8 @@ export class Conn<A extends API = typeof schemalessAPI>
   call<C extends CommandOf<A>>(
     command: C,
     payload: PayloadOf<A, C>,
-    options: CallOptions = {},
+    // A shared empty default: no options object allocated per call.
+    options: CallOptions = NO_CALL_OPTIONS,
   ): Promise<PayloadOf<A, ResponseCommandOf<A, C>>> {
     if (payload === undefined) payload = {} as PayloadOf<A, C>;
     const ws = this.#link.ws;

@@ -61,3 +61,21 @@ Deno.test("utf8LongerThan() measures UTF-8 bytes just under and over a limit", (
     assert.equal(new TextEncoder().encode(text).length > limit, expected);
   }
 });
+
+Deno.test("parseJSON() finds an integer past 2^53 at any depth (recursive walk, then iterative)", () => {
+  for (const depth of [1, 63, 64, 65, 500]) {
+    const text = "[".repeat(depth) + "9007199254740993" + "]".repeat(depth);
+    let value = parseJSON(text);
+    for (let i = 0; i < depth; i++) value = (value as unknown[])[0];
+    assert.equal(value, 9007199254740993n, `depth ${depth}`);
+    const safe = "[".repeat(depth) + "9007199254740991" + "]".repeat(depth);
+    let plain = parseJSON(safe);
+    for (let i = 0; i < depth; i++) plain = (plain as unknown[])[0];
+    assert.equal(plain, 9007199254740991, `depth ${depth}, safe`);
+  }
+  // Deep objects too, with the unsafe integer in the last key.
+  const object = '{"a":'.repeat(100) + '{"x":1,"y":18446744073709551615}' + "}".repeat(100);
+  let node = parseJSON(object) as Record<string, unknown>;
+  for (let i = 0; i < 100; i++) node = node.a as Record<string, unknown>;
+  assert.equal(node.y, 18446744073709551615n);
+});
