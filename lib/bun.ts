@@ -241,18 +241,21 @@ export function createHandler<A extends API>(
       `Invalid maxPayloadLength: expected a positive integer, got ${String(maxPayloadLength)}`,
     );
   }
-  // Keyed by the `ws.data` object this adapter made, so sockets upgraded by
-  // anything else are ignored and nothing leaks once the socket is gone.
-  const sockets = new WeakMap<object, BunSocket>();
+  // Kept on the `ws.data` object this adapter made, under a key of this
+  // adapter's own: sockets upgraded by anything else are ignored, nothing
+  // outlives the socket, and a frame costs a property read, not a WeakMap lookup.
+  const key = Symbol("wsrpc socket");
   const socketOf = (ws: BunServerWebSocket): BunSocket | undefined =>
-    typeof ws.data === "object" && ws.data !== null ? sockets.get(ws.data) : undefined;
+    typeof ws.data === "object" && ws.data !== null
+      ? (ws.data as { [key]?: BunSocket })[key]
+      : undefined;
 
   const websocket: BunWebSocketHandler = {
     open(ws) {
       const data = ws.data as BunSocketData;
       if (typeof data !== "object" || data === null || !(data.request instanceof Request)) return;
       const socket = new BunSocket(ws);
-      sockets.set(data, socket);
+      (data as { [key]?: BunSocket })[key] = socket;
       socket.onOpen(); // Bun calls `open` once the socket is open
       const info: ConnectionInfo = { request: data.request };
       if (data.remoteAddr !== undefined) info.remoteAddr = data.remoteAddr;
