@@ -1,7 +1,8 @@
 /**
  * What the long benchmark drivers (`curves.ts`, `topics.ts`) share: running
- * again under a raised file-descriptor limit, a timestamped log line, and the
- * environment their child processes get (the pinned Deno and Bun first).
+ * again under a raised file-descriptor limit, a timestamped log line, the
+ * environment their child processes get (the pinned Deno and Bun first), and
+ * their client processes driven by one JSON command and answer per line.
  */
 
 /**
@@ -127,4 +128,28 @@ export async function kill(p: LineProcess): Promise<void> {
     // already gone
   }
   await p.child.status;
+}
+
+/**
+ * Sends each client process its command (one JSON line) and waits for each
+ * one's JSON answer, within `timeoutMs`.
+ */
+export async function ask(
+  clients: LineProcess[],
+  commands: unknown[],
+  what: string,
+  timeoutMs: number,
+): Promise<unknown[]> {
+  const encoder = new TextEncoder();
+  await Promise.all(
+    clients.map((c, i) => c.writer.write(encoder.encode(JSON.stringify(commands[i]) + "\n"))),
+  );
+  return await Promise.all(
+    clients.map(async (c) => JSON.parse(await nextLine(c, what, timeoutMs))),
+  );
+}
+
+/** Splits `n` connections over `k` processes, as evenly as they go. */
+export function split(n: number, k: number): number[] {
+  return Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
 }

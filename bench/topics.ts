@@ -47,12 +47,14 @@ import {
   startRedis,
 } from "../examples/cluster/brokers.ts";
 import {
+  ask as askAll,
   childEnv,
   kill,
   type LineProcess,
   nextLine as readLine,
   reexecUnderFdLimit,
   spawnLines,
+  split,
   stepLogger,
 } from "./_harness.ts";
 
@@ -229,23 +231,9 @@ function startClient(s: TopicSystem): Proc {
 // deno-lint-ignore no-explicit-any
 type Answer = any;
 
-async function ask(
-  clients: Proc[],
-  commands: unknown[],
-  what: string,
-): Promise<Answer[]> {
-  const encoder = new TextEncoder();
-  await Promise.all(
-    clients.map((c, i) => c.writer.write(encoder.encode(JSON.stringify(commands[i]) + "\n"))),
-  );
-  return await Promise.all(
-    clients.map(async (c) => JSON.parse(await nextLine(c, what))),
-  );
-}
-
-/** Splits `n` connections over `k` processes. */
-const split = (n: number, k: number) =>
-  Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
+/** `ask` of bench/_harness.ts within the step timeout. */
+const ask = (clients: Proc[], commands: unknown[], what: string): Promise<Answer[]> =>
+  askAll(clients, commands, what, STEP_TIMEOUT_MS);
 
 // ---------------------------------------------------------------- one point
 
