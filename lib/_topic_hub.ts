@@ -119,6 +119,20 @@ export class TopicHub implements BusListener {
   async subscribe(session: TopicSubscriber, topic: string): Promise<void> {
     checkTopic(topic);
     if (session.topics?.has(topic)) return;
+    const topics = await this.#join(session, topic);
+    // It may have unsubscribed, or ended, while the bus subscribed.
+    if (topics.has(topic) && this.#all.has(session)) {
+      this.#subscribers.get(topic)?.add(session);
+    } else {
+      this.#release(topic);
+    }
+  }
+
+  /**
+   * Adds `topic` to the session's set and makes sure the bus delivers it;
+   * if the bus cannot, takes it out again and throws. Returns the set.
+   */
+  async #join(session: TopicSubscriber, topic: string): Promise<Set<string>> {
     const topics = session.topics ??= new Set();
     topics.add(topic);
     this.#changed(session);
@@ -129,12 +143,7 @@ export class TopicHub implements BusListener {
       this.#changed(session);
       throw error;
     }
-    // It may have unsubscribed, or ended, while the bus subscribed.
-    if (topics.has(topic) && this.#all.has(session)) {
-      this.#subscribers.get(topic)?.add(session);
-    } else {
-      this.#release(topic);
-    }
+    return topics;
   }
 
   /** Ends a session's subscription; harmless when it has none. */
@@ -163,14 +172,10 @@ export class TopicHub implements BusListener {
    */
   async resume(session: TopicSubscriber, topic: string, after: BusPosition): Promise<void> {
     if (session.topics?.has(topic)) return;
-    const topics = session.topics ??= new Set();
-    topics.add(topic);
-    this.#changed(session);
+    let topics: Set<string>;
     try {
-      await this.#listenTo(topic);
+      topics = await this.#join(session, topic);
     } catch {
-      topics.delete(topic);
-      this.#changed(session);
       session.deliver(gapFrame(topic, after.epoch, "lost"));
       return;
     }
