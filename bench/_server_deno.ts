@@ -11,9 +11,9 @@
  * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`, `birpc`.
  */
 
-import process from "node:process";
 import v8 from "node:v8";
 import { Server } from "../mod.ts";
+import { statsResponse } from "./_stats.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
@@ -143,7 +143,6 @@ async function makeHandler(): Promise<WSHandler> {
 }
 
 const handleWS = await makeHandler();
-const gc = (globalThis as { gc?: () => void }).gc;
 
 const http = Deno.serve(
   { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -160,20 +159,7 @@ const http = Deno.serve(
       const file = v8.writeHeapSnapshot(`${dir}/server-${Date.now()}.heapsnapshot`);
       return new Response(`${file}\n`);
     }
-    if (url.pathname === "/stats") {
-      if (url.searchParams.has("gc")) {
-        gc?.();
-        gc?.();
-      }
-      const cpu = process.cpuUsage();
-      const mem = Deno.memoryUsage();
-      return Response.json({
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        sessions: sessions(),
-      });
-    }
+    if (url.pathname === "/stats") return statsResponse(url, sessions());
     return handleWS(request, info);
   },
 );

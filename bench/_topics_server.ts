@@ -7,8 +7,8 @@
  *
  * @module
  */
-import process from "node:process";
 import { Server } from "../mod.ts";
+import { statsResponse } from "./_stats.ts";
 import { createHandler } from "../lib/deno.ts";
 import { MemoryBus } from "../lib/topics.ts";
 import { topicsAPI } from "./_topics_api.ts";
@@ -56,26 +56,12 @@ const server: Server<typeof topicsAPI> = new Server(topicsAPI, {
   },
 });
 const handle = createHandler(server);
-const gc = (globalThis as { gc?: () => void }).gc;
 
 const http = Deno.serve(
   { hostname: "127.0.0.1", port: 0, onListen: () => {} },
   (request, info) => {
-    const path = new URL(request.url).pathname;
-    if (path === "/stats") {
-      if (new URL(request.url).searchParams.has("gc")) {
-        gc?.();
-        gc?.();
-      }
-      const cpu = process.cpuUsage();
-      const mem = Deno.memoryUsage();
-      return Response.json({
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        sessions: server.sessions.size,
-      });
-    }
+    const url = new URL(request.url);
+    if (url.pathname === "/stats") return statsResponse(url, server.sessions.size);
     return handle(request, info);
   },
 );
