@@ -1,6 +1,7 @@
 // The fast paths added for `deno task bench` (bench/): the nesting scan has a
-// character loop for short text and a regex for long text; both must agree
-// with a reference scan, on both sides of the length where they switch.
+// character loop for short text, and for long text steps through short
+// strings and scalars and searches natively past them (indexOf, a regex);
+// all must agree with a reference scan, on both sides of every switch.
 import assert from "node:assert/strict";
 import { nestsDeeperThan, parseJSON } from "../lib/_json.ts";
 
@@ -21,11 +22,15 @@ function reference(text: string, maxDepth: number): boolean {
 }
 
 Deno.test("nestsDeeperThan() agrees with a reference scan for short and long text", () => {
-  const pieces = ["[", "]", "{", "}", '"', "\\", "a", ":", ",", '\\"', "[[", "]]", "x".repeat(700)];
+  const pieces = [
+    ...["[", "]", "{", "}", '"', "\\", "a", ":", ",", '\\"', "[[", "]]", "x".repeat(700)],
+    // Around the lengths where the long scan stops stepping and searches.
+    ...["1234567890".repeat(2), "true", "\\\\", "y".repeat(23), "z".repeat(25), '"k":'],
+  ];
   let seed = 42;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let longSeen = 0, shortSeen = 0, deepSeen = 0;
-  for (let n = 0; n < 400; n++) {
+  for (let n = 0; n < 800; n++) {
     let text = "";
     const target = Math.floor(random() * 5000);
     while (text.length < target) text += pieces[Math.floor(random() * pieces.length)];
