@@ -44,13 +44,26 @@ export interface ClientState {
   backend: Ed25519Backend;
 }
 
-export async function runClient(
+/**
+ * Rejects as soon as `signal` aborts; the steps inside check the signal after
+ * every await instead of each holding an abort listener (see `runServer`).
+ */
+export function runClient(
   conn: APIConn,
   signal: AbortSignal,
   state: ClientState,
 ): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return abortable(clientSteps(conn, signal, state), signal);
+}
+
+async function clientSteps(
+  conn: APIConn,
+  signal: AbortSignal,
+  state: ClientState,
+): Promise<void> {
+  const signer = await state.getSigner();
   signal.throwIfAborted();
-  const signer = await abortable(state.getSigner(), signal);
   try {
     const nonce = randomBytes(NONCE_LENGTH);
     await write(conn, signal, HELLO, {
@@ -112,10 +125,13 @@ export async function runClient(
     // both on other threads); the signature is sent only once that check holds.
     const signing = signer.sign(signed);
     signing.catch(() => {}); // awaited below, unless the server's proof fails first
-    if (serverProof !== undefined && !await abortable(serverProof, signal)) {
-      throw new HandshakeError("invalid server signature");
+    if (serverProof !== undefined) {
+      const proven = await serverProof;
+      signal.throwIfAborted();
+      if (!proven) throw new HandshakeError("invalid server signature");
     }
-    const signature = await abortable(signing, signal);
+    const signature = await signing;
+    signal.throwIfAborted();
     await write(conn, signal, ACCEPTED, { signature: toHex(signature) });
     await readPayload(conn, signal, COMPLETE, "server");
   } catch (error) {

@@ -106,13 +106,28 @@ export interface ServerResume {
   save?: (pending: PendingAnswer) => void;
 }
 
-export async function runServer(
+/**
+ * Rejects as soon as `signal` aborts. The steps inside are not each wrapped
+ * (one abort listener per handshake, not one per await): they check the
+ * signal after every await instead, so nothing is sent once it has aborted,
+ * even over a connection that ignores the signal.
+ */
+export function runServer(
   conn: APIConn,
   signal: AbortSignal,
   state: ServerState,
   resume: ServerResume = {},
 ): Promise<PeerIdentity> {
-  signal.throwIfAborted();
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return abortable(serverSteps(conn, signal, state, resume), signal);
+}
+
+async function serverSteps(
+  conn: APIConn,
+  signal: AbortSignal,
+  state: ServerState,
+  resume: ServerResume,
+): Promise<PeerIdentity> {
   try {
     const pending = resume.from ?? await challenge(conn, signal, state, resume.save);
     return await checkAnswer(conn, signal, state, pending);
@@ -129,9 +144,8 @@ async function challenge(
   state: ServerState,
   save: ((pending: PendingAnswer) => void) | undefined,
 ): Promise<PendingAnswer> {
-  const signer = state.getSigner === undefined
-    ? undefined
-    : await abortable(state.getSigner(), signal);
+  const signer = state.getSigner === undefined ? undefined : await state.getSigner();
+  signal.throwIfAborted();
 
   const hello = await readPayload(conn, signal, HELLO, "client");
   const { userAgent } = hello;
@@ -169,10 +183,8 @@ async function challenge(
     save?.(pending);
     await write(conn, signal, CHALLENGE, { message: pending.challenge });
   } else {
-    const signature = await abortable(
-      signer.sign(concat(SERVER_DOMAIN, nonce, challenge)),
-      signal,
-    );
+    const signature = await signer.sign(concat(SERVER_DOMAIN, nonce, challenge));
+    signal.throwIfAborted();
     pending.serverKey = signer.publicKeyHex;
     save?.(pending);
     await write(conn, signal, CHALLENGE, {
@@ -199,7 +211,9 @@ async function checkAnswer(
     ? concat(CLIENT_DOMAIN, challenge)
     : concat(CLIENT_DOMAIN, challenge, fromHex(pending.serverKey));
   const valid = verify(signature, signed, fromHex(pending.clientKey), { backend: state.backend });
-  if (!await abortable(valid, signal)) throw new HandshakeError("invalid signature");
+  const checked = await valid;
+  signal.throwIfAborted();
+  if (!checked) throw new HandshakeError("invalid signature");
 
   if (state.allow !== undefined && !state.allow.has(peer.publicKey)) {
     throw new PublicKeyRefusedError(peer.publicKey);
@@ -207,7 +221,8 @@ async function checkAnswer(
   if (state.authorize !== undefined) {
     let allowed: boolean;
     try {
-      allowed = await abortable(Promise.resolve(state.authorize({ ...peer })), signal);
+      allowed = await state.authorize({ ...peer });
+      signal.throwIfAborted();
     } catch (error) {
       if (signal.aborted && error === signal.reason) throw error;
       const internal = new InternalError(error);

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { abortable } from "./_deadline.ts";
 import { HandshakeError, ProtocolError } from "./errors.ts";
 import { messageOf } from "./framing.ts";
 import type { APIConn } from "./message.ts";
@@ -79,13 +78,16 @@ export async function sendError(
   }
 }
 
-export function write(
+/** Writes one handshake message; throws the abort reason if `signal` aborted meanwhile. */
+export async function write(
   conn: APIConn,
   signal: AbortSignal,
   command: string,
   payload: unknown,
 ): Promise<void> {
-  return abortable(conn.writeJSON(messageOf(command, "", payload), signal), signal);
+  signal.throwIfAborted();
+  await conn.writeJSON(messageOf(command, "", payload), signal);
+  signal.throwIfAborted();
 }
 
 /** Reads the next message; it must be `expected` (or the peer's `ed25519-error`) with an object payload. */
@@ -95,7 +97,8 @@ export async function readPayload(
   expected: string,
   peer: "client" | "server",
 ): Promise<Record<string, unknown>> {
-  const value = await abortable(conn.readJSON(signal), signal);
+  const value = await conn.readJSON(signal);
+  signal.throwIfAborted();
   if (!isObject(value) || !isObject(value.header) || typeof value.header.command !== "string") {
     throw new HandshakeError(`invalid message: expected "${expected}", got no command`);
   }

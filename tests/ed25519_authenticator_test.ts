@@ -6,7 +6,7 @@ import {
 } from "../lib/ed25519_authenticator.ts";
 import { type Ed25519KeyPair, generateKeyPair, sign } from "../lib/ed25519_keys.ts";
 import { HandshakeError } from "../lib/errors.ts";
-import type { PeerIdentity } from "../lib/message.ts";
+import type { APIConn, PeerIdentity } from "../lib/message.ts";
 import { pipe, type PipeEnd } from "./_pipe.ts";
 import { concat } from "../lib/_bytes.ts";
 
@@ -923,6 +923,50 @@ Deno.test("ed25519 handshakes honour the abort signal", async (t) => {
     );
     assert.deepEqual([c.sent.length, s.sent.length], [0, 0]);
   });
+
+  await t.step(
+    "a connection that ignores the signal: nothing is sent after the abort",
+    async () => {
+      // Reads and writes that never look at the signal: only the handshake's own checks stop it.
+      const deaf = (end: PipeEnd): APIConn => ({
+        readJSON: () => end.readJSON(),
+        writeJSON: (value) => end.writeJSON(value),
+      });
+      const reason = new Error("stop");
+      const [c, s] = pipe();
+      const serverAbort = new AbortController();
+      const server = ed25519Server({ secretKey: serverKeys.secretKey }).handshakeServer(
+        deaf(s),
+        serverAbort.signal,
+      );
+      serverAbort.abort(reason);
+      await assert.rejects(server, (error) => error === reason);
+      await c.writeJSON(
+        message(HELLO, { userAgent: "x", publickey: aliceHex, nonce: "01".repeat(16) }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(s.sent.length, 0, "no challenge after the abort");
+
+      const [c2, s2] = pipe();
+      const clientAbort = new AbortController();
+      const client = ed25519Client({ secretKey: alice.secretKey }).handshakeClient(
+        deaf(c2),
+        clientAbort.signal,
+      );
+      const hello = await expectMessage(s2, HELLO);
+      clientAbort.abort(reason);
+      await assert.rejects(client, (error) => error === reason);
+      // A valid challenge (from a real server, for this hello) arrives after the abort.
+      const [c3, s3] = pipe();
+      const server3 = ed25519Server().handshakeServer(s3, timeout());
+      await c3.writeJSON(message(HELLO, hello));
+      await s2.writeJSON(message(CHALLENGE, await expectMessage(c3, CHALLENGE)));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(c2.sent.length, 1, "only the hello: no answer and no error after the abort");
+      s3.close();
+      await server3.catch(() => {});
+    },
+  );
 
   await t.step("a connection that fails passes its error through", async () => {
     const [c, s] = pipe();
