@@ -278,6 +278,9 @@ export class Session<A extends API = API> {
    */
   close(code: number = CloseCode.Normal, reason = ""): void {
     this.#link.close(code, reason);
-    this.#controller.abort(new ConnectionClosedError(code, reason));
+    // Only the first close sets the reason: no error built for the later ones.
+    if (!this.#controller.signal.aborted) {
+      this.#controller.abort(new ConnectionClosedError(code, reason));
+    }
   }
 }
