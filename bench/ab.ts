@@ -8,7 +8,8 @@
  * and the same for CPU time per call (client + server, A/B: above 1 means B
  * costs less), which a busy machine disturbs less than throughput.
  *
- * Flags: `--runs=N` (pairs, default 5), `--only=pipelined,sequential,echo64k,echo1m`,
+ * Flags: `--runs=N` (pairs, default 5),
+ * `--only=pipelined,sequential,echo64k,echo1m,connect,connectEd25519`,
  * `--runtimes=deno,bun`, `--impl=wsrpc` (or `json`, a sanity check: B/A ≈ 1),
  * `--scale=F` (multiplies the counts, default 0.5).
  *
@@ -28,7 +29,10 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const env = { PATH: `${ROOT}tools/node_modules/.bin:${Deno.env.get("PATH") ?? ""}`, NO_COLOR: "1" };
 
 const n = (x: number) => Math.max(1, Math.round(x * SCALE));
-const SCENARIOS: Record<string, { spec: Record<string, unknown>; higher: boolean }> = {
+const SCENARIOS: Record<
+  string,
+  { spec: Record<string, unknown>; higher: boolean; server?: string }
+> = {
   pipelined: {
     spec: { scenario: "pipelined", n: n(100_000), inflight: 256, warmup: n(5_000) },
     higher: true,
@@ -42,14 +46,28 @@ const SCENARIOS: Record<string, { spec: Record<string, unknown>; higher: boolean
     spec: { scenario: "echo", n: n(64), inflight: 4, size: 1_048_576, warmup: 4 },
     higher: true,
   },
+  connect: {
+    spec: { scenario: "connect", n: n(2_000), concurrency: 8, warmup: n(50) },
+    higher: true,
+  },
+  connectEd25519: {
+    spec: { scenario: "connect", n: n(1_000), concurrency: 8, warmup: n(50), auth: "webcrypto" },
+    higher: true,
+    server: "wsrpc-auth-webcrypto",
+  },
 };
 const ONLY = (flag("only") ?? Object.keys(SCENARIOS).join(",")).split(",");
 
-async function once(dir: string, runtime: string, spec: Record<string, unknown>) {
+async function once(
+  dir: string,
+  runtime: string,
+  spec: Record<string, unknown>,
+  mode = IMPL,
+) {
   const server = new Deno.Command(runtime === "deno" ? Deno.execPath() : "bun", {
     args: runtime === "deno"
-      ? ["run", "-A", `${dir}bench/_server_deno.ts`, IMPL]
-      : [`${dir}bench/_server_bun.ts`, IMPL],
+      ? ["run", "-A", `${dir}bench/_server_deno.ts`, mode]
+      : [`${dir}bench/_server_bun.ts`, mode],
     cwd: `${dir}bench`,
     env,
     stdout: "piped",
@@ -110,13 +128,13 @@ const median = (xs: number[]) => {
 console.log(`A ${A}\nB ${B}\n${RUNS} pairs, counts × ${SCALE}, impl ${IMPL}`);
 for (const runtime of RUNTIMES) {
   for (const key of ONLY) {
-    const { spec, higher } = SCENARIOS[key]!;
+    const { spec, higher, server } = SCENARIOS[key]!;
     const ratios: number[] = [], cpuRatios: number[] = [];
     const as: number[] = [], bs: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const order = r % 2 === 0 ? [A, B] : [B, A];
       const got: Record<string, { value: number; cpuUs: number }> = {};
-      for (const dir of order) got[dir] = await once(dir, runtime, spec);
+      for (const dir of order) got[dir] = await once(dir, runtime, spec, server);
       const a = got[A]!, b = got[B]!;
       as.push(a.value);
       bs.push(b.value);
