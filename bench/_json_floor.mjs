@@ -14,6 +14,16 @@ const RESPONSE = {
   "demo-echo-request": "demo-echo-response",
 };
 
+/**
+ * Busy-waits `us` microseconds, touching no memory: extra per-message work of
+ * a known size, for bench/amplify.ts (the `FLOOR_SPIN_US` variable of the
+ * benchmark servers' `json` mode).
+ */
+export function spin(us) {
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until);
+}
+
 /** The server's whole work for one frame: parse, answer, stringify. */
 export function jsonFloorReply(text) {
   const message = JSON.parse(text);

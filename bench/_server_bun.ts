@@ -15,11 +15,13 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/bun.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
-import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
+import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
 
 // deno-lint-ignore no-explicit-any
 const Bun = (globalThis as any).Bun;
 const mode = process.argv[2] ?? "raw";
+/** Microseconds of busy-wait before each `json` reply (bench/amplify.ts); 0 normally. */
+const SPIN_US = Number(process.env.FLOOR_SPIN_US ?? 0);
 const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 
 let sessions = (): number => 0;
@@ -80,6 +82,7 @@ async function makeOptions(): Promise<Options> {
         },
         // deno-lint-ignore no-explicit-any
         message(ws: any, data: string) {
+          if (SPIN_US > 0) spin(SPIN_US);
           ws.send(jsonFloorReply(data));
         },
         close() {

@@ -18,9 +18,11 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
-import { GREETING, jsonFloorReply } from "./_json_floor.mjs";
+import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
 
 const mode = Deno.args[0] ?? "raw";
+/** Microseconds of busy-wait before each `json` reply (bench/amplify.ts); 0 normally. */
+const SPIN_US = Number(Deno.env.get("FLOOR_SPIN_US") ?? 0);
 const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 
 type WSHandler = (
@@ -68,7 +70,10 @@ async function makeHandler(): Promise<WSHandler> {
         socket.send(GREETING);
       };
       socket.onclose = () => open--;
-      socket.onmessage = (e) => socket.send(jsonFloorReply(e.data));
+      socket.onmessage = (e) => {
+        if (SPIN_US > 0) spin(SPIN_US);
+        socket.send(jsonFloorReply(e.data));
+      };
       return response;
     };
   }
@@ -156,7 +161,9 @@ const http = Deno.serve(
     if (url.pathname === "/heap") {
       // A heap snapshot mid-run (bench/profile.ts --heap), into $BENCH_HEAP_DIR.
       const dir = Deno.env.get("BENCH_HEAP_DIR") ?? ".";
-      const file = v8.writeHeapSnapshot(`${dir}/server-${Date.now()}.heapsnapshot`);
+      const file = v8.writeHeapSnapshot(
+        `${dir}/server-${Date.now()}.heapsnapshot`,
+      );
       return new Response(`${file}\n`);
     }
     if (url.pathname === "/stats") return statsResponse(url, sessions());

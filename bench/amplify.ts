@@ -1,0 +1,123 @@
+/**
+ * How much server CPU one more microsecond of work per message costs on a
+ * large echo: the JSON floor's server, with a busy-wait of `--spins` µs
+ * before each reply (no memory touched), serves the floor's client; server
+ * and client each pinned to one core (`taskset`), rounds interleaved,
+ * medians. Over a real socket the server's CPU per echo is mostly the
+ * kernel's (copying into and out of socket buffers), and that part grows
+ * when each reply is later: see docs/benchmarks.md.
+ *
+ * Run: `deno run -A bench/amplify.ts [--runtime=bun|deno] [--spins=0,50,200]
+ * [--rounds=6] [--size=1048576] [--n=256] [--inflight=4]`.
+ */
+
+import { childEnv, kill, nextLine, spawnLines } from "./_harness.ts";
+
+const flag = (name: string) =>
+  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const RUNTIME = flag("runtime") ?? "bun";
+const SPINS = (flag("spins") ?? "0,50,200").split(",").map(Number);
+const ROUNDS = Number(flag("rounds") ?? 6);
+const SIZE = Number(flag("size") ?? 1_048_576);
+const N = Number(flag("n") ?? 256);
+const INFLIGHT = Number(flag("inflight") ?? 4);
+const ROOT = new URL("..", import.meta.url).pathname;
+const env = childEnv(ROOT);
+const pinned = new Deno.Command("taskset", { args: ["-c", "0", "true"], stderr: "null" })
+  .outputSync().success;
+
+/** `cmd args` on one core when `taskset` can pin it. */
+function onCore(core: number, cmd: string, args: string[]): [string, string[]] {
+  return pinned ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args];
+}
+
+const runtimeArgs = (file: string, arg: string) =>
+  RUNTIME === "deno" ? ["run", "-A", `${ROOT}bench/${file}`, arg] : [`${ROOT}bench/${file}`, arg];
+
+async function once(
+  spinUs: number,
+): Promise<{ serverUs: number; mbs: number }> {
+  const [cmd, args] = onCore(
+    0,
+    RUNTIME,
+    runtimeArgs(`_server_${RUNTIME}.ts`, "json"),
+  );
+  const server = spawnLines(cmd, args, {
+    env: { ...env, FLOOR_SPIN_US: String(spinUs) },
+    cwd: `${ROOT}bench`,
+  });
+  try {
+    const port = Number(
+      (await nextLine(server, "server", 30_000)).match(/READY (\d+)/)?.[1],
+    );
+    const spec = JSON.stringify({
+      scenario: "echo",
+      n: N,
+      inflight: INFLIGHT,
+      size: SIZE,
+      warmup: 4,
+      impl: "json",
+      url: `ws://127.0.0.1:${port}/`,
+      httpBase: `http://127.0.0.1:${port}`,
+    });
+    const [ccmd, cargs] = onCore(1, RUNTIME, runtimeArgs("_client.ts", spec));
+    const out = await new Deno.Command(ccmd, {
+      args: cargs,
+      env,
+      cwd: `${ROOT}bench`,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+    if (!line.startsWith("{")) {
+      throw new Error(new TextDecoder().decode(out.stderr).slice(-300));
+    }
+    const result = JSON.parse(line) as {
+      value: number;
+      n: number;
+      serverCpuMs: number;
+    };
+    return {
+      serverUs: result.serverCpuMs * 1000 / result.n,
+      mbs: result.value,
+    };
+  } finally {
+    await kill(server);
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const results = new Map<number, { serverUs: number; mbs: number }[]>();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const spinUs of SPINS) {
+    const list = results.get(spinUs) ?? [];
+    list.push(await once(spinUs));
+    results.set(spinUs, list);
+  }
+}
+console.log(
+  `${RUNTIME}, ${SIZE} B echo, ${INFLIGHT} in flight, ${N} echoes, ${ROUNDS} rounds, ` +
+    (pinned ? "server on core 0, client on core 1" : "not pinned (no taskset)"),
+);
+console.log(
+  "| busy-wait per message | server CPU per echo (median) | above none | × the busy-wait | MB/s |",
+);
+console.log("|--:|--:|--:|--:|--:|");
+const base = median(results.get(SPINS[0]!)!.map((x) => x.serverUs));
+for (const spinUs of SPINS) {
+  const list = results.get(spinUs)!;
+  const cpu = median(list.map((x) => x.serverUs));
+  const extra = cpu - base;
+  console.log(
+    `| ${spinUs} µs | ${cpu.toFixed(0)} µs | ${
+      spinUs === SPINS[0] ? "–" : `${extra.toFixed(0)} µs`
+    } | ${spinUs === 0 || spinUs === SPINS[0] ? "–" : (extra / spinUs).toFixed(1)} | ${
+      median(list.map((x) => x.mbs)).toFixed(0)
+    } |`,
+  );
+}
