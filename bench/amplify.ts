@@ -8,7 +8,7 @@
  * when each reply is later: see docs/benchmarks.md.
  *
  * Run: `deno run -A bench/amplify.ts [--runtime=bun|deno] [--spins=0,50,200]
- * [--rounds=6] [--size=1048576] [--n=256] [--inflight=4]`.
+ * [--rounds=6] [--size=1048576] [--n=256] [--inflight=4] [--warmup=4]`.
  */
 
 import { childEnv, kill, nextLine, spawnLines } from "./_harness.ts";
@@ -21,6 +21,7 @@ const ROUNDS = Number(flag("rounds") ?? 6);
 const SIZE = Number(flag("size") ?? 1_048_576);
 const N = Number(flag("n") ?? 256);
 const INFLIGHT = Number(flag("inflight") ?? 4);
+const WARMUP = Number(flag("warmup") ?? 4);
 const ROOT = new URL("..", import.meta.url).pathname;
 const env = childEnv(ROOT);
 const pinned = new Deno.Command("taskset", { args: ["-c", "0", "true"], stderr: "null" })
@@ -55,7 +56,7 @@ async function once(
       n: N,
       inflight: INFLIGHT,
       size: SIZE,
-      warmup: 4,
+      warmup: WARMUP,
       impl: "json",
       url: `ws://127.0.0.1:${port}/`,
       httpBase: `http://127.0.0.1:${port}`,
@@ -101,7 +102,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 console.log(
-  `${RUNTIME}, ${SIZE} B echo, ${INFLIGHT} in flight, ${N} echoes, ${ROUNDS} rounds, ` +
+  `${RUNTIME}, ${SIZE} B echo, ${INFLIGHT} in flight, ${N} echoes after ${WARMUP}, ${ROUNDS} rounds, ` +
     (pinned ? "server on core 0, client on core 1" : "not pinned (no taskset)"),
 );
 console.log(
