@@ -15,6 +15,7 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/bun.ts";
 import { ed25519Server } from "../lib/ed25519_authenticator.ts";
 import { SERVER_SECRET } from "./_keys.ts";
+import { statsResponse } from "./_stats.ts";
 import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
 
 // deno-lint-ignore no-explicit-any
@@ -154,17 +155,7 @@ const bun = Bun.serve({
       setTimeout(() => process.exit(0), 50);
       return new Response("bye\n");
     }
-    if (url.pathname === "/stats") {
-      if (url.searchParams.has("gc")) Bun.gc(true);
-      const cpu = process.cpuUsage();
-      const mem = process.memoryUsage();
-      return Response.json({
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        sessions: sessions(),
-      });
-    }
+    if (url.pathname === "/stats") return statsResponse(url, sessions(), () => Bun.gc(true));
     return options.fetch(request, server);
   },
 });

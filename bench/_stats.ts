@@ -1,24 +1,27 @@
 /**
- * `GET /stats` of the Deno benchmark servers (`_server_deno.ts`,
+ * `GET /stats` of the benchmark servers (`_server_deno.ts`, `_server_bun.ts`,
  * `_topics_server.ts`): the process's CPU time and memory, and its open
- * sessions; `?gc` collects garbage first (the server runs with
- * `--v8-flags=--expose-gc`).
+ * sessions; `?gc` collects garbage first (on Deno the server runs with
+ * `--v8-flags=--expose-gc`; Bun passes its own collector).
  *
  * @module
  */
 
 import process from "node:process";
 
-const gc = (globalThis as { gc?: () => void }).gc;
+const v8gc = (globalThis as { gc?: () => void }).gc;
 
-/** The answer to `GET /stats` (`url` is the request's). */
-export function statsResponse(url: URL, sessions: number): Response {
-  if (url.searchParams.has("gc")) {
-    gc?.();
-    gc?.();
-  }
+/** V8's collector (exposed by `--expose-gc`), run twice. */
+function collectTwice(): void {
+  v8gc?.();
+  v8gc?.();
+}
+
+/** The answer to `GET /stats` (`url` is the request's); `collect` runs for `?gc`. */
+export function statsResponse(url: URL, sessions: number, collect = collectTwice): Response {
+  if (url.searchParams.has("gc")) collect();
   const cpu = process.cpuUsage();
-  const mem = Deno.memoryUsage();
+  const mem = process.memoryUsage();
   return Response.json({
     cpuMs: (cpu.user + cpu.system) / 1000,
     rss: mem.rss,
