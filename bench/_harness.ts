@@ -1,8 +1,10 @@
 /**
- * What the long benchmark drivers (`curves.ts`, `topics.ts`) share: running
- * again under a raised file-descriptor limit, a timestamped log line, the
- * environment their child processes get (the pinned Deno and Bun first), and
- * their client processes driven by one JSON command and answer per line.
+ * What the benchmark drivers (`run.ts`, `ab.ts`, `amplify.ts`, `curves.ts`,
+ * `topics.ts`) share: running again under a raised file-descriptor limit, a
+ * timestamped log line, the environment their child processes get (the
+ * pinned Deno and Bun first), a benchmark server started up to its
+ * `READY <port>` line, a one-shot client's JSON result, and client processes
+ * driven by one JSON command and answer per line.
  */
 
 /**
@@ -118,6 +120,59 @@ export async function nextLine(p: LineProcess, what: string, timeoutMs: number):
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Starts a benchmark server (`_server_*.ts`, `_server_node.mjs`) and waits
+ * for its `READY <port>` line; its later output is read and dropped, so that
+ * it never blocks on a full pipe. `what` names it in errors.
+ */
+export async function startBenchServer(
+  cmd: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; what: string; timeoutMs?: number },
+): Promise<{ process: LineProcess; port: number }> {
+  const server = spawnLines(cmd, args, options);
+  try {
+    for (;;) {
+      const line = await nextLine(server, options.what, options.timeoutMs ?? 30_000);
+      const port = line.match(/READY (\d+)/)?.[1];
+      if (port === undefined) continue;
+      void (async () => {
+        while (!(await server.lines.next()).done);
+      })().catch(() => {});
+      return { process: server, port: Number(port) };
+    }
+  } catch (error) {
+    await kill(server);
+    throw error;
+  }
+}
+
+/**
+ * Runs a one-shot benchmark client (`_client.ts`, `_client_node.mjs`) to its
+ * end and returns its result, the JSON object on its last line of output.
+ */
+export async function runBenchClient(
+  cmd: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; timeoutMs?: number },
+): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    env: options.env,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
+  }).output();
+  const last = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  if (!out.success || !last.startsWith("{")) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`client exited ${out.code}: ${err.slice(0, 300)}`);
+  }
+  return JSON.parse(last);
 }
 
 /** Kills `p` (if it still runs) and waits for it. */

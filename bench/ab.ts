@@ -16,6 +16,9 @@
  * @module
  */
 
+import { childEnv, kill, runBenchClient, startBenchServer } from "./_harness.ts";
+import { median } from "./_median.ts";
+
 const flag = (name: string) =>
   Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const A = flag("a")?.replace(/\/?$/, "/");
@@ -26,7 +29,7 @@ const SCALE = Number(flag("scale") ?? 0.5);
 const IMPL = flag("impl") ?? "wsrpc";
 const RUNTIMES = (flag("runtimes") ?? "deno,bun").split(",");
 const ROOT = new URL("..", import.meta.url).pathname;
-const env = { PATH: `${ROOT}tools/node_modules/.bin:${Deno.env.get("PATH") ?? ""}`, NO_COLOR: "1" };
+const env = childEnv(ROOT);
 
 const n = (x: number) => Math.max(1, Math.round(x * SCALE));
 const SCENARIOS: Record<
@@ -64,47 +67,22 @@ async function once(
   spec: Record<string, unknown>,
   mode = IMPL,
 ) {
-  const server = new Deno.Command(runtime === "deno" ? Deno.execPath() : "bun", {
-    args: runtime === "deno"
-      ? ["run", "-A", `${dir}bench/_server_deno.ts`, mode]
-      : [`${dir}bench/_server_bun.ts`, mode],
-    cwd: `${dir}bench`,
-    env,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const cmd = runtime === "deno" ? Deno.execPath() : "bun";
+  const script = (file: string, arg: string) =>
+    runtime === "deno" ? ["run", "-A", `${dir}bench/${file}`, arg] : [`${dir}bench/${file}`, arg];
+  const options = { env, cwd: `${dir}bench` };
+  const server = await startBenchServer(cmd, script(`_server_${runtime}.ts`, mode), {
+    ...options,
+    what: `server in ${dir}`,
+  });
   try {
-    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    let port = 0;
-    while (port === 0) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`server in ${dir} exited`);
-      text += value;
-      port = Number(text.match(/READY (\d+)/)?.[1] ?? 0);
-    }
-    void (async () => {
-      while (!(await reader.read()).done);
-    })().catch(() => {});
     const json = JSON.stringify({
       ...spec,
       impl: IMPL,
-      url: `ws://127.0.0.1:${port}/`,
-      httpBase: `http://127.0.0.1:${port}`,
+      url: `ws://127.0.0.1:${server.port}/`,
+      httpBase: `http://127.0.0.1:${server.port}`,
     });
-    const out = await new Deno.Command(runtime === "deno" ? Deno.execPath() : "bun", {
-      args: runtime === "deno"
-        ? ["run", "-A", `${dir}bench/_client.ts`, json]
-        : [`${dir}bench/_client.ts`, json],
-      cwd: `${dir}bench`,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-    if (!line.startsWith("{")) throw new Error(new TextDecoder().decode(out.stderr).slice(-300));
-    const result = JSON.parse(line) as {
+    const result = await runBenchClient(cmd, script("_client.ts", json), options) as {
       value: number;
       n: number;
       clientCpuMs: number;
@@ -115,15 +93,9 @@ async function once(
       cpuUs: (result.clientCpuMs + result.serverCpuMs) * 1000 / result.n,
     };
   } finally {
-    server.kill("SIGKILL");
-    await server.status;
+    await kill(server.process);
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 console.log(`A ${A}\nB ${B}\n${RUNS} pairs, counts × ${SCALE}, impl ${IMPL}`);
 for (const runtime of RUNTIMES) {

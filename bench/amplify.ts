@@ -11,7 +11,8 @@
  * [--rounds=6] [--size=1048576] [--n=256] [--inflight=4] [--warmup=4]`.
  */
 
-import { childEnv, kill, nextLine, spawnLines } from "./_harness.ts";
+import { childEnv, kill, runBenchClient, startBenchServer } from "./_harness.ts";
+import { median } from "./_median.ts";
 
 const flag = (name: string) =>
   Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -35,22 +36,14 @@ function onCore(core: number, cmd: string, args: string[]): [string, string[]] {
 const runtimeArgs = (file: string, arg: string) =>
   RUNTIME === "deno" ? ["run", "-A", `${ROOT}bench/${file}`, arg] : [`${ROOT}bench/${file}`, arg];
 
-async function once(
-  spinUs: number,
-): Promise<{ serverUs: number; mbs: number }> {
-  const [cmd, args] = onCore(
-    0,
-    RUNTIME,
-    runtimeArgs(`_server_${RUNTIME}.ts`, "json"),
-  );
-  const server = spawnLines(cmd, args, {
+async function once(spinUs: number): Promise<{ serverUs: number; mbs: number }> {
+  const [cmd, args] = onCore(0, RUNTIME, runtimeArgs(`_server_${RUNTIME}.ts`, "json"));
+  const server = await startBenchServer(cmd, args, {
     env: { ...env, FLOOR_SPIN_US: String(spinUs) },
     cwd: `${ROOT}bench`,
+    what: "server",
   });
   try {
-    const port = Number(
-      (await nextLine(server, "server", 30_000)).match(/READY (\d+)/)?.[1],
-    );
     const spec = JSON.stringify({
       scenario: "echo",
       n: N,
@@ -58,40 +51,20 @@ async function once(
       size: SIZE,
       warmup: WARMUP,
       impl: "json",
-      url: `ws://127.0.0.1:${port}/`,
-      httpBase: `http://127.0.0.1:${port}`,
+      url: `ws://127.0.0.1:${server.port}/`,
+      httpBase: `http://127.0.0.1:${server.port}`,
     });
     const [ccmd, cargs] = onCore(1, RUNTIME, runtimeArgs("_client.ts", spec));
-    const out = await new Deno.Command(ccmd, {
-      args: cargs,
-      env,
-      cwd: `${ROOT}bench`,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-    if (!line.startsWith("{")) {
-      throw new Error(new TextDecoder().decode(out.stderr).slice(-300));
-    }
-    const result = JSON.parse(line) as {
+    const result = await runBenchClient(ccmd, cargs, { env, cwd: `${ROOT}bench` }) as {
       value: number;
       n: number;
       serverCpuMs: number;
     };
-    return {
-      serverUs: result.serverCpuMs * 1000 / result.n,
-      mbs: result.value,
-    };
+    return { serverUs: result.serverCpuMs * 1000 / result.n, mbs: result.value };
   } finally {
-    await kill(server);
+    await kill(server.process);
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const results = new Map<number, { serverUs: number; mbs: number }[]>();
 for (let r = 0; r < ROUNDS; r++) {

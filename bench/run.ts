@@ -15,6 +15,16 @@
  * @module
  */
 
+import {
+  childEnv,
+  kill,
+  type LineProcess,
+  runBenchClient,
+  startBenchServer,
+  stepLogger,
+} from "./_harness.ts";
+import { median } from "./_median.ts";
+
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = new Set(Deno.args);
@@ -34,18 +44,11 @@ const OUT = (Deno.args.find((a) => a.startsWith("--out="))?.slice(6) ?? BENCH)
 const scale = (n: number, min = 1) => QUICK ? Math.max(min, Math.round(n / 10)) : n;
 const started = performance.now();
 
-function log(text: string): void {
-  const s = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
-  Deno.stderr.writeSync(new TextEncoder().encode(`[${s}s] ${text}\n`));
-}
+const log = stepLogger(started);
 
 // ---------------------------------------------------------------- tool chain
 
-const toolsBin = `${ROOT}tools/node_modules/.bin`;
-const env: Record<string, string> = {
-  PATH: `${toolsBin}:${Deno.env.get("PATH") ?? ""}`,
-  NO_COLOR: "1",
-};
+const env = childEnv(ROOT);
 
 async function which(name: string): Promise<string | undefined> {
   try {
@@ -466,102 +469,36 @@ const SCENARIOS: Scenario[] = [
 interface RunningServer {
   system: System;
   port: number;
-  child: Deno.ChildProcess;
-  stderr: string[];
+  process: LineProcess;
 }
 
 function serverCommand(s: System): [string, string[]] {
-  if (s.nodeScripts && s.server === "deno") {
-    return [DENO, [
-      "run",
-      "-A",
-      "--v8-flags=--expose-gc",
-      `${BENCH}_server_node.mjs`,
-      s.mode,
-    ]];
-  }
-  if (s.nodeScripts && s.server === "bun") {
-    return [BUN!, [`${BENCH}_server_node.mjs`, s.mode]];
-  }
-  if (s.server === "deno") {
-    return [DENO, [
-      "run",
-      "-A",
-      "--v8-flags=--expose-gc",
-      `${BENCH}_server_deno.ts`,
-      s.mode,
-    ]];
-  }
-  if (s.server === "bun") return [BUN!, [`${BENCH}_server_bun.ts`, s.mode]];
-  return [NODE!, ["--expose-gc", `${BENCH}_server_node.mjs`, s.mode]];
+  const script = `${BENCH}${
+    s.nodeScripts || s.server === "node" ? "_server_node.mjs" : `_server_${s.server}.ts`
+  }`;
+  if (s.server === "deno") return [DENO, ["run", "-A", "--v8-flags=--expose-gc", script, s.mode]];
+  if (s.server === "bun") return [BUN!, [script, s.mode]];
+  return [NODE!, ["--expose-gc", script, s.mode]];
 }
 
 function clientCommand(s: System, spec: unknown): [string, string[]] {
   const json = JSON.stringify(spec);
-  if (s.nodeScripts && s.client === "deno") {
-    return [DENO, ["run", "-A", `${BENCH}_client_node.mjs`, json]];
-  }
-  if (s.nodeScripts && s.client === "bun") {
-    return [BUN!, [`${BENCH}_client_node.mjs`, json]];
-  }
-  if (s.client === "deno") {
-    return [DENO, ["run", "-A", `${BENCH}_client.ts`, json]];
-  }
-  if (s.client === "bun") return [BUN!, [`${BENCH}_client.ts`, json]];
-  return [NODE!, [`${BENCH}_client_node.mjs`, json]];
+  const script = `${BENCH}${
+    s.nodeScripts || s.client === "node" ? "_client_node.mjs" : "_client.ts"
+  }`;
+  if (s.client === "deno") return [DENO, ["run", "-A", script, json]];
+  if (s.client === "bun") return [BUN!, [script, json]];
+  return [NODE!, [script, json]];
 }
 
 async function startServer(system: System): Promise<RunningServer> {
   const [cmd, argv] = serverCommand(system);
-  const child = new Deno.Command(cmd, {
-    args: argv,
+  const { process, port } = await startBenchServer(cmd, argv, {
     env,
     cwd: BENCH,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr: string[] = [];
-  void (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      stderr.push(chunk);
-      if (stderr.length > 20) stderr.shift();
-    }
-  })().catch(() => {});
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const timer = setTimeout(() => child.kill(), 30_000);
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) {
-        throw new Error(
-          `server ${system.id} exited: ${stderr.join("").slice(-500)}`,
-        );
-      }
-      text += value;
-      const m = text.match(/READY (\d+)/);
-      if (m) {
-        void (async () => {
-          while (!(await reader.read()).done);
-        })().catch(() => {});
-        return { system, port: Number(m[1]), child, stderr };
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopServer(server: RunningServer): Promise<void> {
-  try {
-    server.child.kill("SIGKILL");
-  } catch {
-    // already gone
-  }
-  await server.child.status;
+    what: `server ${system.id}`,
+  });
+  return { system, port, process };
 }
 
 interface ClientResult {
@@ -576,23 +513,7 @@ interface ClientResult {
 
 async function runClient(system: System, spec: unknown): Promise<ClientResult> {
   const [cmd, argv] = clientCommand(system, spec);
-  const out = await new Deno.Command(cmd, {
-    args: argv,
-    env,
-    cwd: BENCH,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-  if (!out.success || !stdout.startsWith("{")) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(
-      -3,
-    ).join(" | ");
-    throw new Error(`client exited ${out.code}: ${err.slice(0, 300)}`);
-  }
-  return JSON.parse(stdout);
+  return await runBenchClient(cmd, argv, { env, cwd: BENCH }) as ClientResult;
 }
 
 // ---------------------------------------------------------------- the runs
@@ -680,23 +601,15 @@ for (let run = 1; run <= RUNS; run++) {
           }`,
         );
       } finally {
-        if (fresh) await stopServer(fresh);
+        if (fresh) await kill(fresh.process);
       }
     }
   }
-  await Promise.all([...shared.values()].map(stopServer));
+  await Promise.all([...shared.values()].map((server) => kill(server.process)));
 }
 
 // ---------------------------------------------------------------- summary
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-    ? s[s.length >> 1]!
-    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const stats = (xs: number[]) => ({
   min: Math.min(...xs),
   median: median(xs),

@@ -17,6 +17,7 @@ import { Server } from "../lib/server.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { BunSocket } from "../lib/_bun_socket.ts";
 import { jsonFloorReply } from "./_json_floor.mjs";
+import { median } from "./_median.ts";
 
 let replies = 0;
 const server = new Server(demoAPI, {
@@ -37,12 +38,6 @@ const socket = new BunSocket({
 socket.onOpen();
 void server.serveSocket(socket, { request: new Request("http://localhost/") });
 await new Promise((resolve) => setTimeout(resolve, 10)); // its greeting goes out
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** µs per message of `handle`, each given a fresh flat request text. */
 function cost(size: number, count: number, handle: (text: string) => void): number {
