@@ -2,17 +2,16 @@
  * How the benchmark clients connect, per implementation: `connectorFor(spec)`
  * gives `(url) => Promise<adapter>` (see _scenarios.mjs) for `spec.impl`:
  * `raw` (the runtime's WebSocket, no RPC layer), `json` (the JSON floor),
- * `wsrpc`, `capnweb`, `birpc`; `spec.auth`: `webcrypto` or `noble` for the
- * ed25519 handshake (wsrpc only). Runs on Deno and Bun.
+ * `wsrpc`, `capnweb`, `birpc`; `spec.auth` (wsrpc only): `webcrypto` or
+ * `noble` for the ed25519 handshake, `frames` for its messages alone
+ * (_auth.ts). Runs on Deno and Bun.
  *
  * @module
  */
 
-import { type Authenticator, Conn } from "../mod.ts";
+import { Conn } from "../mod.ts";
 import { demoAPI } from "../lib/demo.ts";
-import { ed25519Client } from "../lib/ed25519_authenticator.ts";
-import { decodeKey, publicKeyFromSecret } from "../lib/ed25519_keys.ts";
-import { CLIENT_SECRET, SERVER_SECRET } from "./_keys.ts";
+import { type BenchAuth, clientAuthenticator } from "./_auth.ts";
 import { rawConnect } from "./_scenarios.mjs";
 import { jsonFloorConnect } from "./_json_floor.mjs";
 
@@ -26,7 +25,7 @@ export interface Adapter {
 /** The fields of a client spec the connectors read. */
 export interface ConnectSpec {
   impl: string;
-  auth?: "webcrypto" | "noble";
+  auth?: BenchAuth;
   noTimeout?: boolean;
 }
 
@@ -52,19 +51,7 @@ export async function connectorFor(
 async function wsrpcConnect(
   spec: ConnectSpec,
 ): Promise<(url: string) => Promise<Adapter>> {
-  let authenticator: Authenticator | undefined;
-  if (spec.auth === "webcrypto" || spec.auth === "noble") {
-    const backend = spec.auth;
-    const serverPublicKey = await publicKeyFromSecret(
-      decodeKey(SERVER_SECRET),
-      { backend },
-    );
-    authenticator = ed25519Client({
-      secretKey: CLIENT_SECRET,
-      serverPublicKey,
-      backend,
-    });
-  }
+  const authenticator = await clientAuthenticator(spec.auth);
   return async (url) => {
     const conn = new Conn(url, {
       api: demoAPI,

@@ -7,6 +7,7 @@
 // `connect(url)`; every call resolves when its answer has arrived.
 
 import process from "node:process";
+import { threadCpuDelta, threadCpuMs } from "./_threads.mjs";
 
 /** The wire text of a wsrpc ping request (what raw clients send too). */
 export function pingText(id, big = false) {
@@ -57,19 +58,23 @@ function percentile(sorted, p) {
 }
 
 /**
- * Times `body` and reads both sides' CPU around it.
- * Returns `{ ms, clientCpuMs, serverCpuMs }`.
+ * Times `body` and reads both sides' CPU around it, in total and per thread
+ * group (Linux; see _threads.mjs).
+ * Returns `{ ms, clientCpuMs, serverCpuMs, clientThreadsMs, serverThreadsMs }`.
  */
 async function timed(httpBase, body) {
   const s0 = httpBase ? await serverStats(httpBase) : undefined;
+  const ct0 = threadCpuMs();
   const c0 = cpuMs();
   const t0 = now();
   await body();
   const ms = now() - t0;
   const clientCpuMs = cpuMs() - c0;
+  const clientThreadsMs = threadCpuDelta(ct0, threadCpuMs());
   const s1 = httpBase ? await serverStats(httpBase) : undefined;
   const serverCpuMs = s0 && s1 ? s1.cpuMs - s0.cpuMs : undefined;
-  return { ms, clientCpuMs, serverCpuMs };
+  const serverThreadsMs = threadCpuDelta(s0?.threads, s1?.threads);
+  return { ms, clientCpuMs, serverCpuMs, clientThreadsMs, serverThreadsMs };
 }
 
 /**

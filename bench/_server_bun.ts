@@ -6,15 +6,14 @@
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
  * both halves; `/first` greets like a wsrpc server), `json` (the JSON
  * floor, _json_floor.mjs), `wsrpc`,
- * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`.
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts), `capnweb`.
  */
 
 import process from "node:process";
 import { Server } from "../mod.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { createHandler } from "../lib/bun.ts";
-import { ed25519Server } from "../lib/ed25519_authenticator.ts";
-import { SERVER_SECRET } from "./_keys.ts";
+import { serverAuthenticator } from "./_auth.ts";
 import { statsResponse } from "./_stats.ts";
 import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
 
@@ -93,15 +92,13 @@ async function makeOptions(): Promise<Options> {
     };
   }
   if (mode.startsWith("wsrpc")) {
-    const backend = mode === "wsrpc-auth-noble" ? "noble" : "webcrypto";
+    const authenticator = serverAuthenticator(mode);
     const server = new Server(demoAPI, {
       handlers: demoHandlers,
       maxInFlight: 4096,
       maxConnections: 100_000,
       readLimit: 4 * 1024 * 1024,
-      ...(mode === "wsrpc" ? {} : {
-        authenticator: ed25519Server({ secretKey: SERVER_SECRET, backend }),
-      }),
+      ...(authenticator ? { authenticator } : {}),
     });
     sessions = () => server.sessions.size;
     return createHandler(server) as unknown as Options;

@@ -8,7 +8,7 @@
  *
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
  * both halves), `json` (the JSON floor, _json_floor.mjs), `wsrpc`,
- * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `capnweb`, `birpc`.
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts), `capnweb`, `birpc`.
  */
 
 import v8 from "node:v8";
@@ -16,8 +16,7 @@ import { Server } from "../mod.ts";
 import { statsResponse } from "./_stats.ts";
 import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
-import { ed25519Server } from "../lib/ed25519_authenticator.ts";
-import { SERVER_SECRET } from "./_keys.ts";
+import { serverAuthenticator } from "./_auth.ts";
 import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
 
 const mode = Deno.args[0] ?? "raw";
@@ -78,16 +77,14 @@ async function makeHandler(): Promise<WSHandler> {
     };
   }
   if (mode.startsWith("wsrpc")) {
-    const backend = mode === "wsrpc-auth-noble" ? "noble" : "webcrypto";
+    const authenticator = serverAuthenticator(mode);
     const server = new Server(demoAPI, {
       handlers: demoHandlers,
       maxInFlight: 4096,
       maxConnections: 100_000,
       readLimit: 4 * 1024 * 1024,
       ...(Deno.env.get("BENCH_NO_TIMEOUT") ? { requestTimeoutMs: 0 } : {}),
-      ...(mode === "wsrpc" ? {} : {
-        authenticator: ed25519Server({ secretKey: SERVER_SECRET, backend }),
-      }),
+      ...(authenticator ? { authenticator } : {}),
     });
     sessions = () => server.sessions.size;
     return (request, info) => upgradeWebSocket(server, request, info);

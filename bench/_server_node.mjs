@@ -1,11 +1,12 @@
 // Benchmark servers on Node (20+) with `ws`: `node --expose-gc
 // bench/_server_node.mjs <mode>`. Prints `READY <port>`; `GET /stats`
-// answers with CPU time and memory. Modes: `raw` (ws echo; `/pair`, `/first`
+// answers with CPU time (in total and per thread group) and memory. Modes: `raw` (ws echo; `/pair`, `/first`
 // as on the other servers), `rpc-websockets`.
 
 import http from "node:http";
 import process from "node:process";
 import { WebSocketServer } from "ws";
+import { threadCpuMs } from "./_threads.mjs";
 
 const mode = process.argv[2] ?? "raw";
 const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
@@ -29,6 +30,7 @@ const httpServer = http.createServer((request, response) => {
       rss: mem.rss,
       heapUsed: mem.heapUsed,
       sessions: sessions(),
+      threads: threadCpuMs(),
     }),
   );
 });

@@ -1,13 +1,15 @@
 /**
  * `GET /stats` of the benchmark servers (`_server_deno.ts`, `_server_bun.ts`,
  * `_topics_server.ts`): the process's CPU time and memory, and its open
- * sessions; `?gc` collects garbage first (on Deno the server runs with
+ * sessions, and CPU time per thread group (`threads`, Linux; see
+ * _threads.mjs); `?gc` collects garbage first (on Deno the server runs with
  * `--v8-flags=--expose-gc`; Bun passes its own collector).
  *
  * @module
  */
 
 import process from "node:process";
+import { threadCpuMs } from "./_threads.mjs";
 
 const v8gc = (globalThis as { gc?: () => void }).gc;
 
@@ -27,5 +29,6 @@ export function statsResponse(url: URL, sessions: number, collect = collectTwice
     rss: mem.rss,
     heapUsed: mem.heapUsed,
     sessions,
+    threads: threadCpuMs(),
   });
 }

@@ -136,7 +136,7 @@ interface System {
   server: Runtime;
   mode: string;
   impl: string;
-  auth?: "webcrypto" | "noble";
+  auth?: "webcrypto" | "noble" | "frames";
   /** The raw echo of the same client and server runtimes: the floor. */
   floor?: string;
   /** The JSON floor of the same runtimes: what no JSON RPC can beat. */
@@ -294,8 +294,8 @@ for (const rt of ["deno", "bun"] as const) {
   });
 }
 
-const AUTH_SYSTEMS: System[] = (["deno", "bun"] as const).flatMap((rt) =>
-  (["webcrypto", "noble"] as const).map((backend) => ({
+const AUTH_SYSTEMS: System[] = (["deno", "bun"] as const).flatMap((rt) => [
+  ...(["webcrypto", "noble"] as const).map((backend) => ({
     id: `${rt}.wsrpc+ed25519-${backend}`,
     label: `wsrpc + ed25519 (${backend})`,
     client: rt,
@@ -304,8 +304,20 @@ const AUTH_SYSTEMS: System[] = (["deno", "bun"] as const).flatMap((rt) =>
     impl: "wsrpc",
     auth: backend,
     floor: `${rt}.wsrpc`,
-  }))
-);
+  })),
+  // The handshake's four messages without its cryptography (bench/_auth.ts):
+  // what the message pattern costs by itself.
+  {
+    id: `${rt}.wsrpc+frames`,
+    label: "wsrpc + the handshake's messages only (no crypto)",
+    client: rt,
+    server: rt,
+    mode: "wsrpc-auth-frames",
+    impl: "wsrpc",
+    auth: "frames" as const,
+    floor: `${rt}.wsrpc`,
+  },
+]);
 
 const byId = new Map([...SYSTEMS, ...AUTH_SYSTEMS].map((s) => [s.id, s]));
 const available = (s: System) =>
@@ -367,6 +379,21 @@ const SCENARIOS: Scenario[] = [
     unit: "MB/s",
   },
   {
+    key: "echo64kSteady",
+    title:
+      "(c′) echo of a 64 KiB string, 16 in flight, after 30,000 warm-up echoes (compiled code settled)",
+    systems: ["deno.raw", "deno.json", "deno.wsrpc", "bun.raw", "bun.json", "bun.wsrpc"],
+    spec: {
+      scenario: "echo",
+      n: scale(4_000),
+      inflight: 16,
+      size: 65_536,
+      warmup: scale(30_000),
+    },
+    higher: true,
+    unit: "MB/s",
+  },
+  {
     key: "echo1m",
     title: "(d) echo of a 1 MiB string, 4 in flight",
     systems: RPC,
@@ -389,11 +416,13 @@ const SCENARIOS: Scenario[] = [
       "deno.wsrpc",
       "deno.wsrpc+ed25519-webcrypto",
       "deno.wsrpc+ed25519-noble",
+      "deno.wsrpc+frames",
       "bun.raw",
       "bun.json",
       "bun.wsrpc",
       "bun.wsrpc+ed25519-webcrypto",
       "bun.wsrpc+ed25519-noble",
+      "bun.wsrpc+frames",
     ],
     spec: {
       scenario: "connect",
@@ -653,6 +682,20 @@ const summary = [...cells.values()].map((cell) => {
       ok.every((r) => typeof r[f] === "number" && typeof r.n === "number")
       ? median(ok.map((r) => (r[f] as number) * 1000 / (r.n as number)))
       : undefined;
+  // CPU per operation by thread group (Linux), medians of the runs.
+  const perOpByThread = (f: "clientThreadsMs" | "serverThreadsMs") => {
+    const runs = ok.filter((r) => r[f] !== undefined && typeof r.n === "number");
+    if (runs.length === 0) return undefined;
+    const groups = new Set(runs.flatMap((r) => Object.keys(r[f] as Record<string, number>)));
+    return Object.fromEntries(
+      [...groups].map((g) => [
+        g,
+        median(
+          runs.map((r) => ((r[f] as Record<string, number>)[g] ?? 0) * 1000 / (r.n as number)),
+        ),
+      ]),
+    );
+  };
   return {
     scenario: cell.scenario,
     system: cell.system,
@@ -670,6 +713,8 @@ const summary = [...cells.values()].map((cell) => {
     serverCpuPct: pct("serverCpuMs"),
     clientCpuUsPerOp: perOp("clientCpuMs"),
     serverCpuUsPerOp: perOp("serverCpuMs"),
+    clientThreadsUsPerOp: perOpByThread("clientThreadsMs"),
+    serverThreadsUsPerOp: perOpByThread("serverThreadsMs"),
     ratioToFloor: system.floor ? ratio(cell.scenario, cell.system, system.floor) : undefined,
     floor: system.floor,
     ratioToJson: system.jsonFloor ? ratio(cell.scenario, cell.system, system.jsonFloor) : undefined,
@@ -711,6 +756,7 @@ const JSON_TARGETS = [
   ["pipelined", "(a) pipelined", ">= 0.95", (v: number) => v >= 0.95],
   ["sequential", "(b) sequential p50", "<= 1.05", (v: number) => v <= 1.05],
   ["echo64k", "(c) 64 KiB echo", ">= 0.95", (v: number) => v >= 0.95],
+  ["echo64kSteady", "(c′) 64 KiB echo, steady state", ">= 0.95", (v: number) => v >= 0.95],
   ["echo1m", "(d) 1 MiB echo", ">= 0.95", (v: number) => v >= 0.95],
 ] as const;
 for (const rt of ["deno", "bun"]) {
@@ -731,6 +777,16 @@ for (const rt of ["deno", "bun"]) {
       med(find("connect", `${rt}.wsrpc+ed25519-${backend}`)?.ratioToFloor),
       (v) => v >= 0.6,
     );
+  }
+  // Not a target: what the handshake's messages cost without its crypto.
+  const frames = med(find("connect", `${rt}.wsrpc+frames`)?.ratioToFloor);
+  if (frames !== undefined) {
+    targets.push({
+      name: `(e) ${rt} the handshake's messages only (no crypto) conn/s / bare wsrpc`,
+      goal: "(bound)",
+      measured: fmt(frames, 2),
+      met: undefined,
+    });
   }
   const auth = find("idle", `${rt}.wsrpc+ed25519-webcrypto`)?.value?.median;
   const bare = find("idle", `${rt}.raw`)?.value?.median;
@@ -894,6 +950,38 @@ if (SYSTEMS.some((s) => s.note)) {
     lines.push(
       `¹ ${s.id}: ${s.note}; it runs fewer calls (${JSON.stringify(s.scale)}).`,
     );
+  }
+  lines.push("");
+}
+const threadRows = summary.filter((r) =>
+  r.clientThreadsUsPerOp !== undefined || r.serverThreadsUsPerOp !== undefined
+);
+if (threadRows.length > 0) {
+  lines.push(
+    "## CPU by thread",
+    "",
+    "CPU µs per call (or connection) in the timed part, medians, by thread: `main` runs the protocol; " +
+      "the others are the runtime's (Bun: `JITWorker` compiles, `HeapHelper` and `mi-scavenger` collect and free; " +
+      "Deno: `V8 DefaultWorke` compiles and collects, `tokio-runtime-w` runs blocking work; Node: `node` are V8's and libuv's workers). " +
+      "Threads under 1 µs are left out.",
+    "",
+    "| scenario | runtime | system | client | server |",
+    "|---|---|---|---|---|",
+  );
+  const threadCell = (groups: Record<string, number> | undefined) =>
+    groups === undefined ? "–" : Object.entries(groups)
+      .filter(([, us]) => us >= 1)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => `${name} ${fmt(us, 0)}`)
+      .join(" · ");
+  for (const scenario of SCENARIOS) {
+    for (const r of threadRows.filter((r) => r.scenario === scenario.key)) {
+      lines.push(
+        `| ${scenario.title.split(" ")[0]} ${scenario.key} | ${runtimeOf(r)} | ${r.label} | ${
+          threadCell(r.clientThreadsUsPerOp)
+        } | ${threadCell(r.serverThreadsUsPerOp)} |`,
+      );
+    }
   }
   lines.push("");
 }
