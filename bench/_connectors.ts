@@ -2,6 +2,7 @@
  * How the benchmark clients connect, per implementation: `connectorFor(spec)`
  * gives `(url) => Promise<adapter>` (see _scenarios.mjs) for `spec.impl`:
  * `raw` (the runtime's WebSocket, no RPC layer), `json` (the JSON floor),
+ * `frames` (the JSON floor over wsrpc's frame layer, _frame_floor.ts),
  * `wsrpc`, `capnweb`, `birpc`; `spec.auth` (wsrpc only): `webcrypto` or
  * `noble` for the ed25519 handshake, `frames` for its messages alone
  * (_auth.ts). Runs on Deno and Bun.
@@ -14,6 +15,7 @@ import { demoAPI } from "../lib/demo.ts";
 import { type BenchAuth, clientAuthenticator } from "./_auth.ts";
 import { rawConnect } from "./_scenarios.mjs";
 import { jsonFloorConnect } from "./_json_floor.mjs";
+import { frameFloorConnect } from "./_frame_floor.ts";
 
 /** What a scenario needs of a connection. */
 export interface Adapter {
@@ -42,6 +44,7 @@ export async function connectorFor(
   if (spec.impl === "json") {
     return jsonFloorConnect((url: string) => new WebSocket(url));
   }
+  if (spec.impl === "frames") return frameFloorConnect;
   if (spec.impl === "wsrpc") return await wsrpcConnect(spec);
   if (spec.impl === "capnweb") return await capnwebConnect();
   if (spec.impl === "birpc") return await birpcConnect();

@@ -26,7 +26,11 @@ export function spin(us) {
 
 /** The server's whole work for one frame: parse, answer, stringify. */
 export function jsonFloorReply(text) {
-  const message = JSON.parse(text);
+  return jsonFloorAnswer(JSON.parse(text));
+}
+
+/** The answer to a decoded request, stringified. */
+export function jsonFloorAnswer(message) {
   const { command, id } = message.header;
   const payload = command === "demo-ping-request"
     ? {

@@ -6,7 +6,8 @@
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
  * both halves; `/first` greets like a wsrpc server), `json` (the JSON
  * floor, _json_floor.mjs), `wsrpc`,
- * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts), `capnweb`.
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts),
+ * `frames` (the JSON floor over wsrpc's frame layer, _frame_floor.ts), `capnweb`.
  */
 
 import process from "node:process";
@@ -16,6 +17,8 @@ import { createHandler } from "../lib/bun.ts";
 import { serverAuthenticator } from "./_auth.ts";
 import { statsResponse } from "./_stats.ts";
 import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
+import { serveFrameFloor } from "./_frame_floor.ts";
+import { BunSocket } from "../lib/_bun_socket.ts";
 
 // deno-lint-ignore no-explicit-any
 const Bun = (globalThis as any).Bun;
@@ -87,6 +90,39 @@ async function makeOptions(): Promise<Options> {
         },
         close() {
           open--;
+        },
+      },
+    };
+  }
+  if (mode === "frames") {
+    let open = 0;
+    sessions = () => open;
+    return {
+      fetch: (request, server) =>
+        server.upgrade(request, { data: {} })
+          ? undefined
+          : new Response("upgrade failed", { status: 400 }),
+      websocket: {
+        maxPayloadLength: 16 * 1024 * 1024,
+        // deno-lint-ignore no-explicit-any
+        open(ws: any) {
+          open++;
+          ws.data.socket = new BunSocket(ws);
+          serveFrameFloor(ws.data.socket);
+          ws.data.socket.onOpen();
+        },
+        // deno-lint-ignore no-explicit-any
+        message(ws: any, data: string) {
+          ws.data.socket.onMessage(data);
+        },
+        // deno-lint-ignore no-explicit-any
+        close(ws: any, code: number, reason: string) {
+          open--;
+          ws.data.socket.onClose(code, reason);
+        },
+        // deno-lint-ignore no-explicit-any
+        drain(ws: any) {
+          ws.data.socket.onDrain();
         },
       },
     };

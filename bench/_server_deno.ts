@@ -8,7 +8,8 @@
  *
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
  * both halves), `json` (the JSON floor, _json_floor.mjs), `wsrpc`,
- * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts), `capnweb`, `birpc`.
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts),
+ * `frames` (the JSON floor over wsrpc's frame layer, _frame_floor.ts), `capnweb`, `birpc`.
  */
 
 import v8 from "node:v8";
@@ -18,6 +19,7 @@ import { demoAPI, demoHandlers } from "../lib/demo.ts";
 import { upgradeWebSocket } from "../lib/deno.ts";
 import { serverAuthenticator } from "./_auth.ts";
 import { GREETING, jsonFloorReply, spin } from "./_json_floor.mjs";
+import { serveFrameFloor } from "./_frame_floor.ts";
 
 const mode = Deno.args[0] ?? "raw";
 /** Microseconds of busy-wait before each `json` reply (bench/amplify.ts); 0 normally. */
@@ -73,6 +75,17 @@ async function makeHandler(): Promise<WSHandler> {
         if (SPIN_US > 0) spin(SPIN_US);
         socket.send(jsonFloorReply(e.data));
       };
+      return response;
+    };
+  }
+  if (mode === "frames") {
+    let open = 0;
+    sessions = () => open;
+    return (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.addEventListener("open", () => open++);
+      socket.addEventListener("close", () => open--);
+      serveFrameFloor(socket);
       return response;
     };
   }
