@@ -1,11 +1,17 @@
 /**
- * What the benchmark drivers (`run.ts`, `ab.ts`, `amplify.ts`, `curves.ts`,
- * `topics.ts`) share: running again under a raised file-descriptor limit, a
- * timestamped log line, the environment their child processes get (the
- * pinned Deno and Bun first), a benchmark server started up to its
- * `READY <port>` line, a one-shot client's JSON result, and client processes
- * driven by one JSON command and answer per line.
+ * What the benchmark drivers (`run.ts`, `ab.ts`, `amplify.ts`, `layers.ts`,
+ * `curves.ts`, `topics.ts`, `profile.ts`) share: their `--name=value` flags,
+ * running again under a raised file-descriptor limit, a timestamped log
+ * line, the environment their child processes get (the pinned Deno and Bun
+ * first), a benchmark server started up to its `READY <port>` line, a
+ * one-shot client's JSON result, one measurement against a fresh server,
+ * and client processes driven by one JSON command and answer per line.
  */
+
+/** The value of the script's `--name=value` argument, or undefined. */
+export function flag(name: string): string | undefined {
+  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
 
 /**
  * Runs the calling script again under `ulimit -n nofile` (or the hard limit)
@@ -173,6 +179,72 @@ export async function runBenchClient(
     throw new Error(`client exited ${out.code}: ${err.slice(0, 300)}`);
   }
   return JSON.parse(last);
+}
+
+/** `[cmd, args]` that runs `bench/<file> <arg>` under `runtime`: `deno run -A` or `bun`. */
+export function benchScript(
+  runtime: string,
+  root: string,
+  file: string,
+  arg: string,
+): [string, string[]] {
+  const script = `${root}bench/${file}`;
+  return runtime === "deno" ? ["deno", ["run", "-A", script, arg]] : [runtime, [script, arg]];
+}
+
+let pinnable: boolean | undefined;
+
+/** Whether `taskset` can pin a process to a core here (checked once). */
+export function canPin(): boolean {
+  pinnable ??= new Deno.Command("taskset", { args: ["-c", "0", "true"], stderr: "null" })
+    .outputSync().success;
+  return pinnable;
+}
+
+/** `command` on core `core` (through `taskset`), or unchanged when `pin` is false. */
+function onCore(core: number, [cmd, args]: [string, string[]], pin: boolean): [string, string[]] {
+  return pin ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args];
+}
+
+/**
+ * One measurement against a fresh server: starts `_server_<runtime>.ts
+ * <mode>` (with `serverEnv` added to its environment), runs `_client.ts`
+ * under the same runtime with `spec` and the server's `url` and `httpBase`,
+ * stops the server, and returns the client's result. With `pin`, the server
+ * runs on core 0 and the client on core 1.
+ */
+export async function measureOnce(options: {
+  runtime: string;
+  root: string;
+  mode: string;
+  spec: Record<string, unknown>;
+  serverEnv?: Record<string, string>;
+  pin?: boolean;
+}): Promise<Record<string, unknown>> {
+  const { runtime, root, pin = false } = options;
+  const env = childEnv(root);
+  const cwd = `${root}bench`;
+  const [cmd, args] = onCore(
+    0,
+    benchScript(runtime, root, `_server_${runtime}.ts`, options.mode),
+    pin,
+  );
+  const server = await startBenchServer(cmd, args, {
+    env: { ...env, ...options.serverEnv },
+    cwd,
+    what: `server ${options.mode}`,
+  });
+  try {
+    const spec = JSON.stringify({
+      ...options.spec,
+      url: `ws://127.0.0.1:${server.port}/`,
+      httpBase: `http://127.0.0.1:${server.port}`,
+    });
+    const [ccmd, cargs] = onCore(1, benchScript(runtime, root, "_client.ts", spec), pin);
+    return await runBenchClient(ccmd, cargs, { env, cwd });
+  } finally {
+    await kill(server.process);
+  }
 }
 
 /** Kills `p` (if it still runs) and waits for it. */

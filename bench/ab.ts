@@ -16,11 +16,9 @@
  * @module
  */
 
-import { childEnv, kill, runBenchClient, startBenchServer } from "./_harness.ts";
+import { childEnv, flag, kill, runBenchClient, startBenchServer } from "./_harness.ts";
 import { median } from "./_median.ts";
 
-const flag = (name: string) =>
-  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const A = flag("a")?.replace(/\/?$/, "/");
 const B = flag("b")?.replace(/\/?$/, "/");
 if (A === undefined || B === undefined) throw new Error("usage: --a=DIR --b=DIR");

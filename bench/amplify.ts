@@ -11,11 +11,9 @@
  * [--rounds=6] [--size=1048576] [--n=256] [--inflight=4] [--warmup=4]`.
  */
 
-import { childEnv, kill, runBenchClient, startBenchServer } from "./_harness.ts";
+import { canPin, flag, measureOnce } from "./_harness.ts";
 import { median } from "./_median.ts";
 
-const flag = (name: string) =>
-  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const RUNTIME = flag("runtime") ?? "bun";
 const SPINS = (flag("spins") ?? "0,50,200").split(",").map(Number);
 const ROUNDS = Number(flag("rounds") ?? 6);
@@ -24,46 +22,18 @@ const N = Number(flag("n") ?? 256);
 const INFLIGHT = Number(flag("inflight") ?? 4);
 const WARMUP = Number(flag("warmup") ?? 4);
 const ROOT = new URL("..", import.meta.url).pathname;
-const env = childEnv(ROOT);
-const pinned = new Deno.Command("taskset", { args: ["-c", "0", "true"], stderr: "null" })
-  .outputSync().success;
-
-/** `cmd args` on one core when `taskset` can pin it. */
-function onCore(core: number, cmd: string, args: string[]): [string, string[]] {
-  return pinned ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args];
-}
-
-const runtimeArgs = (file: string, arg: string) =>
-  RUNTIME === "deno" ? ["run", "-A", `${ROOT}bench/${file}`, arg] : [`${ROOT}bench/${file}`, arg];
+const pinned = canPin();
 
 async function once(spinUs: number): Promise<{ serverUs: number; mbs: number }> {
-  const [cmd, args] = onCore(0, RUNTIME, runtimeArgs(`_server_${RUNTIME}.ts`, "json"));
-  const server = await startBenchServer(cmd, args, {
-    env: { ...env, FLOOR_SPIN_US: String(spinUs) },
-    cwd: `${ROOT}bench`,
-    what: "server",
-  });
-  try {
-    const spec = JSON.stringify({
-      scenario: "echo",
-      n: N,
-      inflight: INFLIGHT,
-      size: SIZE,
-      warmup: WARMUP,
-      impl: "json",
-      url: `ws://127.0.0.1:${server.port}/`,
-      httpBase: `http://127.0.0.1:${server.port}`,
-    });
-    const [ccmd, cargs] = onCore(1, RUNTIME, runtimeArgs("_client.ts", spec));
-    const result = await runBenchClient(ccmd, cargs, { env, cwd: `${ROOT}bench` }) as {
-      value: number;
-      n: number;
-      serverCpuMs: number;
-    };
-    return { serverUs: result.serverCpuMs * 1000 / result.n, mbs: result.value };
-  } finally {
-    await kill(server.process);
-  }
+  const result = await measureOnce({
+    runtime: RUNTIME,
+    root: ROOT,
+    mode: "json",
+    serverEnv: { FLOOR_SPIN_US: String(spinUs) },
+    pin: pinned,
+    spec: { scenario: "echo", n: N, inflight: INFLIGHT, size: SIZE, warmup: WARMUP, impl: "json" },
+  }) as { value: number; n: number; serverCpuMs: number };
+  return { serverUs: result.serverCpuMs * 1000 / result.n, mbs: result.value };
 }
 
 const results = new Map<number, { serverUs: number; mbs: number }[]>();

@@ -26,6 +26,7 @@ import { quantile } from "./_curve_client.ts";
 import {
   ask as askAll,
   childEnv,
+  flag,
   kill,
   type LineProcess,
   nextLine as readLine,
@@ -38,8 +39,6 @@ import {
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
 const NOFILE = 65_536;
-const flag = (name: string) =>
-  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const QUICK = Deno.args.includes("--quick");
 const OUT = (flag("out") ?? `${BENCH}out/`).replace(/\/?$/, "/");
 const SECONDS = Number(flag("seconds") ?? (QUICK ? 1 : 4));

@@ -11,11 +11,9 @@
  * [--size=65536] [--n=2000] [--inflight=16] [--warmup=100] [--rounds=7]`.
  */
 
-import { childEnv, kill, runBenchClient, startBenchServer } from "./_harness.ts";
+import { flag, measureOnce } from "./_harness.ts";
 import { median } from "./_median.ts";
 
-const flag = (name: string) =>
-  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const RUNTIME = flag("runtime") ?? "bun";
 const SIDE = flag("side") ?? "client";
 const SIZE = Number(flag("size") ?? 65_536);
@@ -24,15 +22,11 @@ const INFLIGHT = Number(flag("inflight") ?? 16);
 const WARMUP = Number(flag("warmup") ?? 100);
 const ROUNDS = Number(flag("rounds") ?? 7);
 const ROOT = new URL("..", import.meta.url).pathname;
-const env = childEnv(ROOT);
 const LAYERS = [
   { name: "JSON floor", impl: "json" },
   { name: "JSON floor over the frame layer", impl: "frames" },
   { name: "wsrpc", impl: "wsrpc" },
 ];
-
-const runtimeArgs = (file: string, arg: string) =>
-  RUNTIME === "deno" ? ["run", "-A", `${ROOT}bench/${file}`, arg] : [`${ROOT}bench/${file}`, arg];
 
 interface Result {
   value: number;
@@ -43,32 +37,21 @@ interface Result {
   serverThreadsMs?: Record<string, number>;
 }
 
+/** The layer `impl` on the measured side, the JSON floor on the other. */
 async function once(impl: string): Promise<Result> {
-  const serverMode = SIDE === "server" ? impl : "json";
-  const clientImpl = SIDE === "client" ? impl : "json";
-  const server = await startBenchServer(RUNTIME, runtimeArgs(`_server_${RUNTIME}.ts`, serverMode), {
-    env,
-    cwd: `${ROOT}bench`,
-    what: "server",
-  });
-  try {
-    const spec = JSON.stringify({
+  return await measureOnce({
+    runtime: RUNTIME,
+    root: ROOT,
+    mode: SIDE === "server" ? impl : "json",
+    spec: {
       scenario: "echo",
-      impl: clientImpl,
+      impl: SIDE === "client" ? impl : "json",
       n: N,
       inflight: INFLIGHT,
       size: SIZE,
       warmup: WARMUP,
-      url: `ws://127.0.0.1:${server.port}/`,
-      httpBase: `http://127.0.0.1:${server.port}`,
-    });
-    return await runBenchClient(RUNTIME, runtimeArgs("_client.ts", spec), {
-      env,
-      cwd: `${ROOT}bench`,
-    }) as unknown as Result;
-  } finally {
-    await kill(server.process);
-  }
+    },
+  }) as unknown as Result;
 }
 
 const results = new Map<string, Result[]>(LAYERS.map((l) => [l.impl, []]));

@@ -16,10 +16,9 @@
  */
 
 import { topSelf } from "./_profile_top.ts";
+import { flag } from "./_harness.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname;
-const flag = (name: string) =>
-  Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const SCENARIO = flag("scenario") ?? "pipelined";
 const IMPLS = (flag("impls") ?? "json,wsrpc").split(",");
 const TOP = Number(flag("top") ?? 15);

@@ -17,6 +17,7 @@
 
 import {
   childEnv,
+  flag,
   kill,
   type LineProcess,
   runBenchClient,
@@ -29,18 +30,11 @@ const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = new Set(Deno.args);
 const QUICK = args.has("--quick");
-const RUNS = Number(
-  Deno.args.find((a) => a.startsWith("--runs="))?.slice(7) ?? (QUICK ? 1 : 3),
-);
-const ONLY = Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(
-  ",",
-);
-const ONLY_SYSTEMS = Deno.args.find((a) => a.startsWith("--systems="))?.slice(
-  10,
-).split(",");
+const RUNS = Number(flag("runs") ?? (QUICK ? 1 : 3));
+const ONLY = flag("only")?.split(",");
+const ONLY_SYSTEMS = flag("systems")?.split(",");
 // Where RESULTS.md and results.json go (default: bench/).
-const OUT = (Deno.args.find((a) => a.startsWith("--out="))?.slice(6) ?? BENCH)
-  .replace(/\/?$/, "/");
+const OUT = (flag("out") ?? BENCH).replace(/\/?$/, "/");
 const scale = (n: number, min = 1) => QUICK ? Math.max(min, Math.round(n / 10)) : n;
 const started = performance.now();
 
