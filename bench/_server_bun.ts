@@ -27,7 +27,10 @@ const mode = process.argv[2] ?? "raw";
 const SPIN_US = Number(process.env.FLOOR_SPIN_US ?? 0);
 const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
 
-let sessions = (): number => 0;
+/** Sockets open in the modes that keep no sessions of their own (raw, json, frames). */
+let openSockets = 0;
+/** What `/stats` reports as open sessions; the wsrpc modes ask their server. */
+let sessions = (): number => openSockets;
 
 // Bun.serve's options, loosely: this file runs under Bun, and Deno's checker knows no Bun types.
 type Options = {
@@ -36,96 +39,90 @@ type Options = {
   // deno-lint-ignore no-explicit-any
   websocket: any;
 };
+// deno-lint-ignore no-explicit-any
+type BunWebSocket = any;
+
+/** What a mode without sessions of its own does with each socket. */
+interface SocketHandlers {
+  open(ws: BunWebSocket): void;
+  message(ws: BunWebSocket, data: string): void;
+  close?(ws: BunWebSocket, code: number, reason: string): void;
+  drain?(ws: BunWebSocket): void;
+}
+
+/**
+ * Options that upgrade every request (with `data(request)` as the socket's
+ * data, when given), count the open sockets for `/stats`, and hand each
+ * socket to `handlers`.
+ */
+function countedOptions(
+  handlers: SocketHandlers,
+  data?: (request: Request) => object,
+): Options {
+  return {
+    fetch: (request, server) =>
+      (data ? server.upgrade(request, { data: data(request) }) : server.upgrade(request))
+        ? undefined
+        : new Response("upgrade failed", { status: 400 }),
+    websocket: {
+      maxPayloadLength: 16 * 1024 * 1024,
+      ...handlers,
+      open(ws: BunWebSocket) {
+        openSockets++;
+        handlers.open(ws);
+      },
+      close(ws: BunWebSocket, code: number, reason: string) {
+        openSockets--;
+        handlers.close?.(ws, code, reason);
+      },
+    },
+  };
+}
 
 async function makeOptions(): Promise<Options> {
   if (mode === "raw") {
-    let open = 0;
-    sessions = () => open;
-    return {
-      fetch: (request, server) =>
-        server.upgrade(request, {
-            data: { path: new URL(request.url).pathname, half: "" },
-          })
-          ? undefined
-          : new Response("upgrade failed", { status: 400 }),
-      websocket: {
-        maxPayloadLength: 16 * 1024 * 1024,
-        // deno-lint-ignore no-explicit-any
-        open(ws: any) {
-          open++;
-          if (ws.data.path === "/first") ws.send(FIRST);
-        },
-        // deno-lint-ignore no-explicit-any
-        message(ws: any, data: string) {
-          if (ws.data.path !== "/pair") ws.send(data);
-          else if (ws.data.half === "") ws.data.half = data;
-          else {
-            ws.send(ws.data.half + data);
-            ws.data.half = "";
-          }
-        },
-        close() {
-          open--;
-        },
+    return countedOptions({
+      open(ws) {
+        if (ws.data.path === "/first") ws.send(FIRST);
       },
-    };
+      message(ws, data) {
+        if (ws.data.path !== "/pair") ws.send(data);
+        else if (ws.data.half === "") ws.data.half = data;
+        else {
+          ws.send(ws.data.half + data);
+          ws.data.half = "";
+        }
+      },
+    }, (request) => ({ path: new URL(request.url).pathname, half: "" }));
   }
   if (mode === "json") {
-    let open = 0;
-    sessions = () => open;
-    return {
-      fetch: (request, server) =>
-        server.upgrade(request) ? undefined : new Response("upgrade failed", { status: 400 }),
-      websocket: {
-        maxPayloadLength: 16 * 1024 * 1024,
-        // deno-lint-ignore no-explicit-any
-        open(ws: any) {
-          open++;
-          ws.send(GREETING);
-        },
-        // deno-lint-ignore no-explicit-any
-        message(ws: any, data: string) {
-          if (SPIN_US > 0) spin(SPIN_US);
-          ws.send(jsonFloorReply(data));
-        },
-        close() {
-          open--;
-        },
+    return countedOptions({
+      open(ws) {
+        ws.send(GREETING);
       },
-    };
+      message(ws, data) {
+        if (SPIN_US > 0) spin(SPIN_US);
+        ws.send(jsonFloorReply(data));
+      },
+    });
   }
   if (mode === "frames") {
-    let open = 0;
-    sessions = () => open;
-    return {
-      fetch: (request, server) =>
-        server.upgrade(request, { data: {} })
-          ? undefined
-          : new Response("upgrade failed", { status: 400 }),
-      websocket: {
-        maxPayloadLength: 16 * 1024 * 1024,
-        // deno-lint-ignore no-explicit-any
-        open(ws: any) {
-          open++;
-          ws.data.socket = new BunSocket(ws);
-          serveFrameFloor(ws.data.socket);
-          ws.data.socket.onOpen();
-        },
-        // deno-lint-ignore no-explicit-any
-        message(ws: any, data: string) {
-          ws.data.socket.onMessage(data);
-        },
-        // deno-lint-ignore no-explicit-any
-        close(ws: any, code: number, reason: string) {
-          open--;
-          ws.data.socket.onClose(code, reason);
-        },
-        // deno-lint-ignore no-explicit-any
-        drain(ws: any) {
-          ws.data.socket.onDrain();
-        },
+    return countedOptions({
+      open(ws) {
+        ws.data.socket = new BunSocket(ws);
+        serveFrameFloor(ws.data.socket);
+        ws.data.socket.onOpen();
       },
-    };
+      message(ws, data) {
+        ws.data.socket.onMessage(data);
+      },
+      close(ws, code, reason) {
+        ws.data.socket.onClose(code, reason);
+      },
+      drain(ws) {
+        ws.data.socket.onDrain();
+      },
+    }, () => ({}));
   }
   if (mode.startsWith("wsrpc")) {
     const authenticator = serverAuthenticator(mode);

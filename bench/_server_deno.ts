@@ -31,24 +31,29 @@ type WSHandler = (
   info: Deno.ServeHandlerInfo,
 ) => Response | Promise<Response>;
 
-let sessions = (): number => 0;
+/** Sockets open in the modes that keep no sessions of their own (raw, json, frames). */
+let openSockets = 0;
+/** What `/stats` reports as open sessions; the wsrpc modes ask their server. */
+let sessions = (): number => openSockets;
+
+/** Upgrades `request`, counting the socket while it is open (for `/stats`). */
+function upgradeCounted(request: Request): { socket: WebSocket; response: Response } {
+  const upgraded = Deno.upgradeWebSocket(request);
+  upgraded.socket.addEventListener("open", () => openSockets++);
+  upgraded.socket.addEventListener("close", () => openSockets--);
+  return upgraded;
+}
 
 async function makeHandler(): Promise<WSHandler> {
   if (mode === "raw") {
-    let open = 0;
-    sessions = () => open;
     return (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
+      const { socket, response } = upgradeCounted(request);
       const path = new URL(request.url).pathname;
       const pair = path === "/pair";
       let half: string | undefined;
-      socket.onopen = () => {
-        open++;
-        // `/first`: greet like a wsrpc server (its ping, id "0"), so that a
-        // wsrpc client can use the echo server to measure the client alone.
-        if (path === "/first") socket.send(FIRST);
-      };
-      socket.onclose = () => open--;
+      // `/first`: greet like a wsrpc server (its ping, id "0"), so that a
+      // wsrpc client can use the echo server to measure the client alone.
+      if (path === "/first") socket.onopen = () => socket.send(FIRST);
       socket.onmessage = pair
         ? (e) => {
           if (half === undefined) half = e.data;
@@ -62,15 +67,9 @@ async function makeHandler(): Promise<WSHandler> {
     };
   }
   if (mode === "json") {
-    let open = 0;
-    sessions = () => open;
     return (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      socket.onopen = () => {
-        open++;
-        socket.send(GREETING);
-      };
-      socket.onclose = () => open--;
+      const { socket, response } = upgradeCounted(request);
+      socket.onopen = () => socket.send(GREETING);
       socket.onmessage = (e) => {
         if (SPIN_US > 0) spin(SPIN_US);
         socket.send(jsonFloorReply(e.data));
@@ -79,12 +78,8 @@ async function makeHandler(): Promise<WSHandler> {
     };
   }
   if (mode === "frames") {
-    let open = 0;
-    sessions = () => open;
     return (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      socket.addEventListener("open", () => open++);
-      socket.addEventListener("close", () => open--);
+      const { socket, response } = upgradeCounted(request);
       serveFrameFloor(socket);
       return response;
     };
