@@ -6,7 +6,7 @@
 import http from "node:http";
 import process from "node:process";
 import { WebSocketServer } from "ws";
-import { threadCpuMs } from "./_threads.mjs";
+import { processStats } from "./_process_stats.mjs";
 
 const mode = process.argv[2] ?? "raw";
 const FIRST = '{"header":{"command":"demo-ping-request","id":"0"},"payload":{"timestamp":1}}';
@@ -22,16 +22,8 @@ const httpServer = http.createServer((request, response) => {
     globalThis.gc?.();
     globalThis.gc?.();
   }
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
   response.writeHead(200, { "content-type": "application/json" }).end(
-    JSON.stringify({
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      rss: mem.rss,
-      heapUsed: mem.heapUsed,
-      sessions: sessions(),
-      threads: threadCpuMs(),
-    }),
+    JSON.stringify(processStats(sessions())),
   );
 });
 
