@@ -16,7 +16,7 @@
  * @module
  */
 
-import { childEnv, flag, kill, runBenchClient, startBenchServer } from "./_harness.ts";
+import { flag, measureOnce } from "./_harness.ts";
 import { median } from "./_median.ts";
 
 const A = flag("a")?.replace(/\/?$/, "/");
@@ -26,8 +26,6 @@ const RUNS = Number(flag("runs") ?? 5);
 const SCALE = Number(flag("scale") ?? 0.5);
 const IMPL = flag("impl") ?? "wsrpc";
 const RUNTIMES = (flag("runtimes") ?? "deno,bun").split(",");
-const ROOT = new URL("..", import.meta.url).pathname;
-const env = childEnv(ROOT);
 
 const n = (x: number) => Math.max(1, Math.round(x * SCALE));
 const SCENARIOS: Record<
@@ -65,34 +63,16 @@ async function once(
   spec: Record<string, unknown>,
   mode = IMPL,
 ) {
-  const cmd = runtime === "deno" ? Deno.execPath() : "bun";
-  const script = (file: string, arg: string) =>
-    runtime === "deno" ? ["run", "-A", `${dir}bench/${file}`, arg] : [`${dir}bench/${file}`, arg];
-  const options = { env, cwd: `${dir}bench` };
-  const server = await startBenchServer(cmd, script(`_server_${runtime}.ts`, mode), {
-    ...options,
-    what: `server in ${dir}`,
-  });
-  try {
-    const json = JSON.stringify({
-      ...spec,
-      impl: IMPL,
-      url: `ws://127.0.0.1:${server.port}/`,
-      httpBase: `http://127.0.0.1:${server.port}`,
-    });
-    const result = await runBenchClient(cmd, script("_client.ts", json), options) as {
-      value: number;
-      n: number;
-      clientCpuMs: number;
-      serverCpuMs: number;
-    };
-    return {
-      value: result.value,
-      cpuUs: (result.clientCpuMs + result.serverCpuMs) * 1000 / result.n,
-    };
-  } finally {
-    await kill(server.process);
-  }
+  const result = await measureOnce({ runtime, root: dir, mode, spec: { ...spec, impl: IMPL } }) as {
+    value: number;
+    n: number;
+    clientCpuMs: number;
+    serverCpuMs: number;
+  };
+  return {
+    value: result.value,
+    cpuUs: (result.clientCpuMs + result.serverCpuMs) * 1000 / result.n,
+  };
 }
 
 console.log(`A ${A}\nB ${B}\n${RUNS} pairs, counts × ${SCALE}, impl ${IMPL}`);
