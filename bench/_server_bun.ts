@@ -6,7 +6,8 @@
  * Modes: `raw` (echo every frame; `/pair` answers every second frame with
  * both halves; `/first` greets like a wsrpc server), `json` (the JSON
  * floor, _json_floor.mjs), `wsrpc`,
- * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames` (see _auth.ts),
+ * `wsrpc-auth-webcrypto`, `wsrpc-auth-noble`, `wsrpc-auth-frames`,
+ * `wsrpc-auth-frames2` (see _auth.ts),
  * `frames` (the JSON floor over wsrpc's frame layer, _frame_floor.ts), `capnweb`.
  */
 

@@ -8,7 +8,8 @@
  * the server mid-run (`--heap`, Deno: `--inspect` is not needed, the server
  * writes it itself on `GET /heap`).
  *
- * Flags: `--scenario=pipelined|echo64k` (default pipelined), `--impls=json,wsrpc`,
+ * Flags: `--scenario=pipelined|echo64k|connect` (default pipelined), `--impls=json,wsrpc`
+ * (a server mode; `wsrpc-auth-<auth>` pairs with the wsrpc client using that `auth`),
  * `--top=N` (functions listed per profile, default 15), `--out=DIR`
  * (default bench/out/profiles/), `--heap`.
  *
@@ -29,6 +30,7 @@ const DENO = Deno.execPath();
 const SPECS: Record<string, Record<string, unknown>> = {
   pipelined: { scenario: "pipelined", n: 100_000, inflight: 256, warmup: 5_000 },
   echo64k: { scenario: "echo", n: 2_000, inflight: 16, size: 65_536, warmup: 100 },
+  connect: { scenario: "connect", n: 3_000, concurrency: 8, warmup: 200 },
 };
 
 /** Where a profile's self time goes, by kind of code. */
@@ -71,9 +73,12 @@ async function profileOne(impl: string): Promise<void> {
     text += value;
     port = Number(text.match(/READY (\d+)/)?.[1] ?? 0);
   }
+  // A server mode `wsrpc-auth-<auth>` pairs with the wsrpc client using that `auth`.
+  const auth = impl.match(/^wsrpc-auth-(.+)$/)?.[1];
   const spec = {
     ...SPECS[SCENARIO],
-    impl,
+    impl: auth === undefined ? impl : "wsrpc",
+    ...(auth === undefined ? {} : { auth }),
     url: `ws://127.0.0.1:${port}/`,
     httpBase: `http://127.0.0.1:${port}`,
   };
