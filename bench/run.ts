@@ -8,8 +8,9 @@
  * Writes `bench/RESULTS.md` and `bench/results.json`; progress on stderr.
  *
  * Flags: `--quick` (a tenth of the counts, one run, for development),
- * `--runs=N`, `--only=a,b,...` (scenario keys: pipelined, sequential, echo64k,
- * echo1m, connect, idle, int64, codec, nagle), `--systems=deno.raw,deno.wsrpc,...`
+ * `--runs=N`, `--only=a,b,...` (scenario keys: pipelined, pipelinedSteady,
+ * sequential, echo64k, echo64kSteady, echo1m, echo1mSteady, connect, idle,
+ * int64, codec, nagle), `--systems=deno.raw,deno.wsrpc,...`
  * (system ids, as in results.json), `--out=DIR` (where the two files go).
  *
  * @module
@@ -25,6 +26,7 @@ import {
   stepLogger,
 } from "./_harness.ts";
 import { median } from "./_median.ts";
+import type { BenchAuth } from "./_auth.ts";
 
 const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -130,7 +132,7 @@ interface System {
   server: Runtime;
   mode: string;
   impl: string;
-  auth?: "webcrypto" | "noble" | "frames";
+  auth?: BenchAuth;
   /** The raw echo of the same client and server runtimes: the floor. */
   floor?: string;
   /** The JSON floor of the same runtimes: what no JSON RPC can beat. */
@@ -311,6 +313,18 @@ const AUTH_SYSTEMS: System[] = (["deno", "bun"] as const).flatMap((rt) => [
     auth: "frames" as const,
     floor: `${rt}.wsrpc`,
   },
+  // One frame each way, no cryptography: as few frames as any handshake can
+  // add in which each side answers a challenge from the other.
+  {
+    id: `${rt}.wsrpc+frames2`,
+    label: "wsrpc + one handshake frame each way (no crypto)",
+    client: rt,
+    server: rt,
+    mode: "wsrpc-auth-frames2",
+    impl: "wsrpc",
+    auth: "frames2" as const,
+    floor: `${rt}.wsrpc`,
+  },
 ]);
 
 const byId = new Map([...SYSTEMS, ...AUTH_SYSTEMS].map((s) => [s.id, s]));
@@ -346,6 +360,19 @@ const SCENARIOS: Scenario[] = [
       n: scale(100_000),
       inflight: 256,
       warmup: scale(5_000),
+    },
+    higher: true,
+    unit: "calls/s",
+  },
+  {
+    key: "pipelinedSteady",
+    title: "(a′) pipelined ping, 256 in flight, after 60,000 warm-up calls (compiled code settled)",
+    systems: ["deno.raw", "deno.json", "deno.wsrpc", "bun.raw", "bun.json", "bun.wsrpc"],
+    spec: {
+      scenario: "pipelined",
+      n: scale(200_000),
+      inflight: 256,
+      warmup: scale(60_000),
     },
     higher: true,
     unit: "calls/s",
@@ -402,6 +429,21 @@ const SCENARIOS: Scenario[] = [
     unit: "MB/s",
   },
   {
+    key: "echo1mSteady",
+    title:
+      "(d′) echo of a 1 MiB string, 4 in flight, after 500 warm-up echoes (compiled code settled)",
+    systems: ["deno.raw", "deno.json", "deno.wsrpc", "bun.raw", "bun.json", "bun.wsrpc"],
+    spec: {
+      scenario: "echo",
+      n: scale(256, 8),
+      inflight: 4,
+      size: 1_048_576,
+      warmup: scale(500, 4),
+    },
+    higher: true,
+    unit: "MB/s",
+  },
+  {
     key: "connect",
     title: "(e) connections per second (open, handshake, first message, close; 8 at a time)",
     systems: [
@@ -411,12 +453,14 @@ const SCENARIOS: Scenario[] = [
       "deno.wsrpc+ed25519-webcrypto",
       "deno.wsrpc+ed25519-noble",
       "deno.wsrpc+frames",
+      "deno.wsrpc+frames2",
       "bun.raw",
       "bun.json",
       "bun.wsrpc",
       "bun.wsrpc+ed25519-webcrypto",
       "bun.wsrpc+ed25519-noble",
       "bun.wsrpc+frames",
+      "bun.wsrpc+frames2",
     ],
     spec: {
       scenario: "connect",
@@ -748,10 +792,12 @@ function target(
 // Issue 15: every wsrpc figure against the JSON floor of the same runtimes and run.
 const JSON_TARGETS = [
   ["pipelined", "(a) pipelined", ">= 0.95", (v: number) => v >= 0.95],
+  ["pipelinedSteady", "(a′) pipelined, steady state", ">= 0.95", (v: number) => v >= 0.95],
   ["sequential", "(b) sequential p50", "<= 1.05", (v: number) => v <= 1.05],
   ["echo64k", "(c) 64 KiB echo", ">= 0.95", (v: number) => v >= 0.95],
   ["echo64kSteady", "(c′) 64 KiB echo, steady state", ">= 0.95", (v: number) => v >= 0.95],
   ["echo1m", "(d) 1 MiB echo", ">= 0.95", (v: number) => v >= 0.95],
+  ["echo1mSteady", "(d′) 1 MiB echo, steady state", ">= 0.95", (v: number) => v >= 0.95],
 ] as const;
 for (const rt of ["deno", "bun"]) {
   for (const [key, name, goal, ok] of JSON_TARGETS) {
@@ -773,12 +819,18 @@ for (const rt of ["deno", "bun"]) {
     );
   }
   // Not a target: what the handshake's messages cost without its crypto.
-  const frames = med(find("connect", `${rt}.wsrpc+frames`)?.ratioToFloor);
-  if (frames !== undefined) {
+  for (
+    const [id, what] of [
+      ["frames", "the handshake's messages only (no crypto)"],
+      ["frames2", "one frame each way, the fewest a mutual handshake adds (no crypto)"],
+    ]
+  ) {
+    const ratio = med(find("connect", `${rt}.wsrpc+${id}`)?.ratioToFloor);
+    if (ratio === undefined) continue;
     targets.push({
-      name: `(e) ${rt} the handshake's messages only (no crypto) conn/s / bare wsrpc`,
+      name: `(e) ${rt} ${what} conn/s / bare wsrpc`,
       goal: "(bound)",
-      measured: fmt(frames, 2),
+      measured: fmt(ratio, 2),
       met: undefined,
     });
   }
