@@ -1,10 +1,11 @@
 // Benchmark client for Node (20+): `node bench/_client_node.mjs '<spec>'`.
-// `spec.impl`: `raw` (`ws`, no RPC layer) or `rpc-websockets`. Prints one
-// JSON line.
+// `spec.impl`: `raw` (`ws`, no RPC layer), `json` (the JSON floor on `ws`) or
+// `rpc-websockets`. Prints one JSON line.
 
 import process from "node:process";
 import WebSocket from "ws";
 import { rawConnect, runScenario } from "./_scenarios.mjs";
+import { jsonFloorConnect } from "./_json_floor.mjs";
 
 const spec = JSON.parse(process.argv[2] ?? "{}");
 
@@ -29,8 +30,11 @@ async function rpcWebsocketsConnect() {
   };
 }
 
+const socket = (url) => new WebSocket(url, { maxPayload: 16 * 1024 * 1024 });
 const connect = spec.impl === "raw"
-  ? rawConnect((url) => new WebSocket(url, { maxPayload: 16 * 1024 * 1024 }))
+  ? rawConnect(socket)
+  : spec.impl === "json"
+  ? jsonFloorConnect(socket)
   : spec.impl === "rpc-websockets"
   ? await rpcWebsocketsConnect()
   : undefined;

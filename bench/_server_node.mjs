@@ -1,7 +1,7 @@
 // Benchmark servers on Node (20+) with `ws`: `node --expose-gc
 // bench/_server_node.mjs <mode>`. Prints `READY <port>`; `GET /stats`
 // answers with CPU time (in total and per thread group) and memory. Modes: `raw` (ws echo; `/pair`, `/first`
-// as on the other servers), `rpc-websockets`.
+// as on the other servers), `json` (the JSON floor on `ws`, for bench/transport.ts), `rpc-websockets`.
 
 import http from "node:http";
 import process from "node:process";
@@ -45,6 +45,14 @@ if (mode === "raw") {
         half = undefined;
       }
     });
+  });
+} else if (mode === "json") {
+  const { GREETING, jsonFloorReply } = await import("./_json_floor.mjs");
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: 16 * 1024 * 1024 });
+  sessions = () => wss.clients.size;
+  wss.on("connection", (ws) => {
+    ws.send(GREETING);
+    ws.on("message", (data) => ws.send(jsonFloorReply(data.toString())));
   });
 } else if (mode === "rpc-websockets") {
   const { Server } = await import("rpc-websockets");

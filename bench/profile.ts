@@ -8,7 +8,7 @@
  * the server mid-run (`--heap`, Deno: `--inspect` is not needed, the server
  * writes it itself on `GET /heap`).
  *
- * Flags: `--scenario=pipelined|echo64k|connect` (default pipelined), `--impls=json,wsrpc`
+ * Flags: `--scenario=pipelined|echo64k|sequential|connect` (default pipelined), `--impls=json,wsrpc`
  * (a server mode; `wsrpc-auth-<auth>` pairs with the wsrpc client using that `auth`),
  * `--top=N` (functions listed per profile, default 15), `--out=DIR`
  * (default bench/out/profiles/), `--heap`.
@@ -30,6 +30,7 @@ const DENO = Deno.execPath();
 const SPECS: Record<string, Record<string, unknown>> = {
   pipelined: { scenario: "pipelined", n: 100_000, inflight: 256, warmup: 5_000 },
   echo64k: { scenario: "echo", n: 2_000, inflight: 16, size: 65_536, warmup: 100 },
+  sequential: { scenario: "sequential", n: 20_000, warmup: 2_000 },
   connect: { scenario: "connect", n: 3_000, concurrency: 8, warmup: 200 },
 };
 
