@@ -156,6 +156,24 @@ export async function startBenchServer(
 }
 
 /**
+ * What a benchmark client prints (bench/_scenarios.mjs): the scenario's
+ * figure, the operations it timed, and CPU over the timed part, in total and
+ * per thread group (bench/_threads.mjs), for itself and for the server (whose
+ * figures are missing when it has no `/stats`).
+ */
+export interface BenchResult {
+  /** The figure, in the scenario's unit (calls/s, MB/s, conn/s, µs). */
+  value: number;
+  /** Operations (calls, echoes, connections) in the timed part. */
+  n: number;
+  clientCpuMs: number;
+  serverCpuMs?: number;
+  clientThreadsMs?: Record<string, number>;
+  serverThreadsMs?: Record<string, number>;
+  [key: string]: unknown;
+}
+
+/**
  * Runs a one-shot benchmark client (`_client.ts`, `_client_node.mjs`) to its
  * end and returns its result, the JSON object on its last line of output.
  */
@@ -163,7 +181,7 @@ export async function runBenchClient(
   cmd: string,
   args: string[],
   options: { env: Record<string, string>; cwd: string; timeoutMs?: number },
-): Promise<Record<string, unknown>> {
+): Promise<BenchResult> {
   const out = await new Deno.Command(cmd, {
     args,
     env: options.env,
@@ -220,7 +238,7 @@ export async function measureOnce(options: {
   spec: Record<string, unknown>;
   serverEnv?: Record<string, string>;
   pin?: boolean;
-}): Promise<Record<string, unknown>> {
+}): Promise<BenchResult> {
   const { runtime, root, pin = false } = options;
   const env = childEnv(root);
   const cwd = `${root}bench`;

@@ -63,15 +63,10 @@ async function once(
   spec: Record<string, unknown>,
   mode = IMPL,
 ) {
-  const result = await measureOnce({ runtime, root: dir, mode, spec: { ...spec, impl: IMPL } }) as {
-    value: number;
-    n: number;
-    clientCpuMs: number;
-    serverCpuMs: number;
-  };
+  const result = await measureOnce({ runtime, root: dir, mode, spec: { ...spec, impl: IMPL } });
   return {
     value: result.value,
-    cpuUs: (result.clientCpuMs + result.serverCpuMs) * 1000 / result.n,
+    cpuUs: (result.clientCpuMs + (result.serverCpuMs ?? NaN)) * 1000 / result.n,
   };
 }
 

@@ -32,8 +32,8 @@ async function once(spinUs: number): Promise<{ serverUs: number; mbs: number }> 
     serverEnv: { FLOOR_SPIN_US: String(spinUs) },
     pin: pinned,
     spec: { scenario: "echo", n: N, inflight: INFLIGHT, size: SIZE, warmup: WARMUP, impl: "json" },
-  }) as { value: number; n: number; serverCpuMs: number };
-  return { serverUs: result.serverCpuMs * 1000 / result.n, mbs: result.value };
+  });
+  return { serverUs: (result.serverCpuMs ?? NaN) * 1000 / result.n, mbs: result.value };
 }
 
 const results = new Map<number, { serverUs: number; mbs: number }[]>();

@@ -69,14 +69,7 @@ for (let round = 1; round <= RUNS; round++) {
           concurrency: 8,
           warmup: 200,
         },
-      }) as {
-        value: number;
-        n: number;
-        clientCpuMs: number;
-        serverCpuMs: number;
-        clientThreadsMs?: Record<string, number>;
-        serverThreadsMs?: Record<string, number>;
-      };
+      });
       if (name === "bare") bareRate = result.value;
       const us = (ms: number | undefined) => (ms ?? NaN) * 1000 / result.n;
       const sample: Sample = {

@@ -11,7 +11,7 @@
  * [--size=65536] [--n=2000] [--inflight=16] [--warmup=100] [--rounds=7]`.
  */
 
-import { flag, measureOnce } from "./_harness.ts";
+import { type BenchResult, flag, measureOnce } from "./_harness.ts";
 import { median } from "./_median.ts";
 
 const RUNTIME = flag("runtime") ?? "bun";
@@ -28,17 +28,8 @@ const LAYERS = [
   { name: "wsrpc", impl: "wsrpc" },
 ];
 
-interface Result {
-  value: number;
-  n: number;
-  clientCpuMs: number;
-  serverCpuMs: number;
-  clientThreadsMs?: Record<string, number>;
-  serverThreadsMs?: Record<string, number>;
-}
-
 /** The layer `impl` on the measured side, the JSON floor on the other. */
-async function once(impl: string): Promise<Result> {
+async function once(impl: string): Promise<BenchResult> {
   return await measureOnce({
     runtime: RUNTIME,
     root: ROOT,
@@ -51,17 +42,17 @@ async function once(impl: string): Promise<Result> {
       size: SIZE,
       warmup: WARMUP,
     },
-  }) as unknown as Result;
+  });
 }
 
-const results = new Map<string, Result[]>(LAYERS.map((l) => [l.impl, []]));
+const results = new Map<string, BenchResult[]>(LAYERS.map((l) => [l.impl, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const layer of LAYERS) results.get(layer.impl)!.push(await once(layer.impl));
 }
 
-const perEcho = (ms: number | undefined, r: Result) => (ms ?? NaN) * 1000 / r.n;
-const cpu = (r: Result) => perEcho(SIDE === "client" ? r.clientCpuMs : r.serverCpuMs, r);
-const main = (r: Result) =>
+const perEcho = (ms: number | undefined, r: BenchResult) => (ms ?? NaN) * 1000 / r.n;
+const cpu = (r: BenchResult) => perEcho(SIDE === "client" ? r.clientCpuMs : r.serverCpuMs, r);
+const main = (r: BenchResult) =>
   perEcho((SIDE === "client" ? r.clientThreadsMs : r.serverThreadsMs)?.main, r);
 const floor = results.get("json")!;
 console.log(

@@ -290,42 +290,29 @@ for (const rt of ["deno", "bun"] as const) {
   });
 }
 
-const AUTH_SYSTEMS: System[] = (["deno", "bun"] as const).flatMap((rt) => [
-  ...(["webcrypto", "noble"] as const).map((backend) => ({
-    id: `${rt}.wsrpc+ed25519-${backend}`,
-    label: `wsrpc + ed25519 (${backend})`,
+// wsrpc with an authenticator (bench/_auth.ts), against bare wsrpc: the
+// ed25519 handshake on each backend; its four messages without cryptography
+// (what the message pattern costs by itself); and one frame each way without
+// cryptography, as few frames as any handshake can add in which each side
+// answers a challenge from the other.
+const AUTHENTICATED: [BenchAuth, string, string][] = [
+  ["webcrypto", "ed25519-webcrypto", "wsrpc + ed25519 (webcrypto)"],
+  ["noble", "ed25519-noble", "wsrpc + ed25519 (noble)"],
+  ["frames", "frames", "wsrpc + the handshake's messages only (no crypto)"],
+  ["frames2", "frames2", "wsrpc + one handshake frame each way (no crypto)"],
+];
+const AUTH_SYSTEMS: System[] = (["deno", "bun"] as const).flatMap((rt) =>
+  AUTHENTICATED.map(([auth, suffix, label]) => ({
+    id: `${rt}.wsrpc+${suffix}`,
+    label,
     client: rt,
     server: rt,
-    mode: `wsrpc-auth-${backend}`,
+    mode: `wsrpc-auth-${auth}`,
     impl: "wsrpc",
-    auth: backend,
+    auth,
     floor: `${rt}.wsrpc`,
-  })),
-  // The handshake's four messages without its cryptography (bench/_auth.ts):
-  // what the message pattern costs by itself.
-  {
-    id: `${rt}.wsrpc+frames`,
-    label: "wsrpc + the handshake's messages only (no crypto)",
-    client: rt,
-    server: rt,
-    mode: "wsrpc-auth-frames",
-    impl: "wsrpc",
-    auth: "frames" as const,
-    floor: `${rt}.wsrpc`,
-  },
-  // One frame each way, no cryptography: as few frames as any handshake can
-  // add in which each side answers a challenge from the other.
-  {
-    id: `${rt}.wsrpc+frames2`,
-    label: "wsrpc + one handshake frame each way (no crypto)",
-    client: rt,
-    server: rt,
-    mode: "wsrpc-auth-frames2",
-    impl: "wsrpc",
-    auth: "frames2" as const,
-    floor: `${rt}.wsrpc`,
-  },
-]);
+  }))
+);
 
 const byId = new Map([...SYSTEMS, ...AUTH_SYSTEMS].map((s) => [s.id, s]));
 const available = (s: System) =>

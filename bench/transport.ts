@@ -57,16 +57,11 @@ for (let round = 1; round <= RUNS; round++) {
         httpBase: `http://127.0.0.1:${server.port}`,
       });
       const [clientCmd, clientArgs] = benchScript(RUNTIME, ROOT, clientFile, spec);
-      const result = await runBenchClient(clientCmd, clientArgs, { env, cwd }) as {
-        value: number;
-        n: number;
-        clientCpuMs: number;
-        serverCpuMs: number;
-      };
+      const result = await runBenchClient(clientCmd, clientArgs, { env, cwd });
       const sample = {
         rate: result.value,
         client: result.clientCpuMs * 1000 / result.n,
-        server: result.serverCpuMs * 1000 / result.n,
+        server: (result.serverCpuMs ?? NaN) * 1000 / result.n,
       };
       samples.set(name, [...samples.get(name) ?? [], sample]);
       console.log(`round ${round} ${name.padEnd(32)} ${Math.round(sample.rate)} calls/s`);
